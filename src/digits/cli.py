@@ -1,0 +1,107 @@
+"""The `digits` command. Each subcommand is an `add_*` function registering its parser and
+handler; adding one means writing that function and listing it in SUBCOMMANDS.
+
+Exit status: 0 success, 1 a failure (for predict: any input without a prediction),
+2 a usage error (argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from digits.errors import DigitsError, one_line
+
+# Heavy modules (numpy, Pillow, LiteRT, Keras) are imported inside the handlers, so
+# `digits --help` and every other subcommand stay instant. Hence this copy of
+# digits.predict.DEFAULT_THRESHOLD (a test keeps the two equal).
+PREDICT_THRESHOLD = 0.5
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def add_predict(sub: argparse._SubParsersAction) -> None:
+    """`digits predict IMAGE_OR_DIR...`"""
+    p = sub.add_parser(
+        "predict", help="predict the handwritten digit in image files",
+        description="Print the predicted digit and its confidence for each image. Directories "
+                    "are scanned (not recursively) for .png .jpg .jpeg .bmp .gif .tif .tiff .webp "
+                    "files. Exit status 1 if any input could not be predicted.")
+    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files or directories")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON array with one object per input instead of text lines")
+    p.add_argument("--model", metavar="PATH",
+                   help=".tflite or .keras model (default: $DIGITS_MODEL, else models/model.tflite)")
+    p.add_argument("--threshold", type=_probability, default=PREDICT_THRESHOLD, metavar="P",
+                   help="mark predictions with confidence below P as uncertain "
+                        f"(default {PREDICT_THRESHOLD})")
+    p.set_defaults(handler=run_predict)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """Predict every input; results go to stdout (text errors to stderr) in input order."""
+    from digits.predict import load_model, predict_paths, resolve_model_path
+
+    model = load_model(resolve_model_path(args.model))
+    failed = False
+    if args.json:
+        objs = []
+        for r in predict_paths(model, args.inputs, args.threshold):
+            failed |= r.error is not None
+            objs.append(json.dumps(r.to_json()))
+        # One object per line: still one JSON array, and easy to grep.
+        print("[" + ",\n ".join(objs) + "]")
+    else:
+        for r in predict_paths(model, args.inputs, args.threshold):
+            if r.error is not None:
+                failed = True
+                sys.stdout.flush()  # keep the two streams in input order on a terminal
+                print(r.to_text(), file=sys.stderr, flush=True)
+            else:
+                print(r.to_text(), flush=True)
+    return 1 if failed else 0
+
+
+SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (add_predict,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `digits` parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(prog="digits", description="Handwritten digit recognition.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `digits` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except DigitsError as exc:
+        print(f"digits {args.command}: error: {one_line(str(exc))}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"digits {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `digits predict dir | head`: the reader left; exit quietly like other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+if __name__ == "__main__":
+    sys.exit(main())

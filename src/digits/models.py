@@ -1,0 +1,163 @@
+"""Model builders by name. Each is a function of explicit arguments.
+
+Every model takes float32 images of shape (28, 28) in [0, 1], light ink on black (the
+MNIST convention that `digits.normalize` produces from real images) and outputs softmax
+probabilities over the ten digits. Augmentation layers sit inside the model: Keras
+applies them only in training, so prediction never sees them and cannot drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from digits import IMAGE_SIZE, NUM_CLASSES
+
+MODEL_NAMES = ("mlp", "cnn", "keras_io")
+
+
+def augmentation(*, shift: float, rotation_deg: float, zoom: float, seed: int) -> list[layers.Layer]:
+    """Training-only random shift, rotation and zoom (empty when all are zero)."""
+    out: list[layers.Layer] = []
+    if rotation_deg > 0:
+        out.append(layers.RandomRotation(rotation_deg / 360.0, fill_mode="constant", seed=seed,
+                                         name="aug_rotate"))
+    if zoom > 0:
+        out.append(layers.RandomZoom(zoom, zoom, fill_mode="constant", seed=seed + 1, name="aug_zoom"))
+    if shift > 0:
+        out.append(layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seed + 2,
+                                            name="aug_shift"))
+    return out
+
+
+@keras.saving.register_keras_serializable(package="digits")
+class FusedBatchNorm(layers.Layer):
+    """Batch normalisation as TensorFlow's single fused kernel.
+
+    Keras 3's BatchNormalization composes it from generic ops: measured here it made a
+    small convnet's CPU epoch 3.5x slower; this fused layer costs about 1.4x
+    (bench/layer_speed.py). Statistics stay float32 under mixed precision.
+    """
+
+    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.momentum = momentum
+        self.epsilon = epsilon
+
+    def build(self, input_shape: tuple) -> None:
+        c = (input_shape[-1],)
+        self.gamma = self.add_weight(shape=c, initializer="ones", name="gamma", autocast=False)
+        self.beta = self.add_weight(shape=c, initializer="zeros", name="beta", autocast=False)
+        self.moving_mean = self.add_weight(shape=c, initializer="zeros", trainable=False,
+                                           name="moving_mean", autocast=False)
+        self.moving_variance = self.add_weight(shape=c, initializer="ones", trainable=False,
+                                               name="moving_variance", autocast=False)
+
+    def call(self, x: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+        if training:
+            empty = tf.constant([], tf.float32)
+            y, mean, var, *_ = tf.raw_ops.FusedBatchNormV3(
+                x=x, scale=self.gamma.value, offset=self.beta.value, mean=empty, variance=empty,
+                epsilon=self.epsilon, is_training=True)
+            m = self.momentum
+            self.moving_mean.assign(m * self.moving_mean.value + (1 - m) * mean)
+            self.moving_variance.assign(m * self.moving_variance.value + (1 - m) * var)
+            return y
+        y, *_ = tf.raw_ops.FusedBatchNormV3(
+            x=x, scale=self.gamma.value, offset=self.beta.value, mean=self.moving_mean.value,
+            variance=self.moving_variance.value, epsilon=self.epsilon, is_training=False)
+        return y
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon}
+
+
+def _inputs() -> tuple[keras.KerasTensor, keras.KerasTensor]:
+    inp = keras.Input((IMAGE_SIZE, IMAGE_SIZE), name="image")
+    return inp, layers.Reshape((IMAGE_SIZE, IMAGE_SIZE, 1), name="channel")(inp)
+
+
+def build_mlp(*, units: int = 128) -> keras.Model:
+    """The network the project started from: Flatten → Dense(units, relu) → Dense(10, softmax)."""
+    inp = keras.Input((IMAGE_SIZE, IMAGE_SIZE), name="image")
+    x = layers.Flatten()(inp)
+    x = layers.Dense(units, activation="relu")(x)
+    out = layers.Dense(NUM_CLASSES, activation="softmax", name="probs")(x)
+    return keras.Model(inp, out, name="mlp")
+
+
+def build_keras_io() -> keras.Model:
+    """The keras-io "Simple MNIST convnet", the reference the benchmark races against."""
+    inp, x = _inputs()
+    x = layers.Conv2D(32, 3, activation="relu")(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Conv2D(64, 3, activation="relu")(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.5)(x)
+    out = layers.Dense(NUM_CLASSES, activation="softmax", name="probs")(x)
+    return keras.Model(inp, out, name="keras_io")
+
+
+def build_cnn(*, filters: Sequence[int], convs_per_block: int, batchnorm: bool, dense: int,
+              dropout: float, augment: Sequence[layers.Layer] = ()) -> keras.Model:
+    """A VGG-style convnet: per block `convs_per_block` 3×3 convs (+BN) + ReLU, then 2×2 max-pool.
+
+    The first conv is 'valid' (28→26) so that three pools end on a 3×3 map rather than 3.5.
+    """
+    inp, x = _inputs()
+    for aug in augment:
+        x = aug(x)
+    for b, f in enumerate(filters):
+        for c in range(convs_per_block):
+            pad = "valid" if (b == 0 and c == 0) else "same"
+            x = layers.Conv2D(f, 3, padding=pad, use_bias=not batchnorm, name=f"conv{b}_{c}")(x)
+            if batchnorm:
+                x = FusedBatchNorm(name=f"bn{b}_{c}")(x)
+            x = layers.ReLU()(x)
+        x = layers.MaxPooling2D(2, name=f"pool{b}")(x)
+    x = layers.Flatten()(x)
+    if dense:
+        x = layers.Dropout(dropout)(x)
+        x = layers.Dense(dense, use_bias=not batchnorm)(x)
+        if batchnorm:  # (N, units) is not the 4-D input the fused kernel takes; small anyway
+            x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    x = layers.Dropout(dropout)(x)
+    out = layers.Dense(NUM_CLASSES, activation="softmax", name="probs")(x)
+    return keras.Model(inp, out, name="cnn")
+
+
+def check_io(model: keras.Model, what: str) -> None:
+    """Refuse a model that does not map (N, 28, 28) images to (N, 10) probabilities."""
+    from digits.errors import DigitsError
+
+    in_shape = tuple(model.input_shape) if not isinstance(model.input_shape, list) else None
+    out_shape = tuple(model.output_shape) if not isinstance(model.output_shape, list) else None
+    if in_shape != (None, IMAGE_SIZE, IMAGE_SIZE):
+        raise DigitsError(f"{what}: model input shape {model.input_shape} does not fit "
+                          f"(None, {IMAGE_SIZE}, {IMAGE_SIZE}) images")
+    if out_shape != (None, NUM_CLASSES):
+        raise DigitsError(f"{what}: model output shape {model.output_shape} is not (None, {NUM_CLASSES})")
+
+
+def load_model(path: str) -> keras.Model:
+    """Load a .keras model with safe mode on (no arbitrary code from lambdas) and check its shapes."""
+    from pathlib import Path
+
+    from digits.errors import DigitsError
+
+    if not Path(path).is_file():
+        raise DigitsError(f"{path}: no such model file (run: dvc repro)")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:  # Keras raises ValueError, OSError, zipfile errors, TypeError...
+        raise DigitsError(f"{path}: cannot load model ({type(exc).__name__}: {exc})") from None
+    check_io(model, path)
+    return model

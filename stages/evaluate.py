@@ -1,0 +1,66 @@
+"""Stage evaluate: test-set metrics of the Keras model, checked against its TFLite export."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+
+from digits.errors import DigitsError, cli_entry
+from digits.params import EvaluateParams, load_section
+from digits.storage import load_npz, save_npz, write_json, write_text
+
+
+@cli_entry("evaluate")
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--test", required=True, help="test.npz from preprocess")
+    ap.add_argument("--model", required=True, help=".keras model from train")
+    ap.add_argument("--tflite", required=True, help=".tflite export from train")
+    ap.add_argument("--metrics", required=True, help="output summary metrics JSON")
+    ap.add_argument("--per-class", required=True, help="output per-class metrics JSON")
+    ap.add_argument("--confusion", required=True, help="output 10x10 confusion matrix CSV")
+    ap.add_argument("--predictions", required=True, help="output per-sample actual,predicted CSV")
+    ap.add_argument("--probs", required=True, help="output .npz of test probabilities (for plots)")
+    args = ap.parse_args()
+    p: EvaluateParams = load_section("evaluate")
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from digits.data import check_images, check_labels, describe
+    from digits.evaluation import confusion_csv, metrics_from_probs, predictions_csv
+    from digits.models import load_model
+    from digits.tflite import TFLiteClassifier
+
+    test = load_npz(args.test, ("x", "y"))
+    x, y = test["x"], test["y"]
+    check_images(x, f"{args.test}: x", dtype=np.float32)
+    check_labels(y, f"{args.test}: y", len(x))
+    print(describe("evaluate in test", x, y))
+
+    probs = load_model(args.model).predict(x, batch_size=p.batch_size, verbose=0)
+    summary, per_class, cm = metrics_from_probs(y, probs)
+    lite_probs = TFLiteClassifier(args.tflite).predict(x, batch_size=p.batch_size)
+    lite, _, _ = metrics_from_probs(y, lite_probs)
+    gap = abs(lite["accuracy"] - summary["accuracy"])
+    if gap > p.tflite_max_accuracy_gap:
+        raise DigitsError(f"TFLite export accuracy {lite['accuracy']:.4f} differs from Keras "
+                          f"{summary['accuracy']:.4f} by {gap:.4f} > evaluate.tflite_max_accuracy_gap")
+    summary["tflite_accuracy"] = lite["accuracy"]
+    summary["tflite_max_prob_diff"] = float(np.abs(lite_probs - probs).max())
+
+    pred = probs.argmax(axis=1)
+    write_json(args.metrics, summary)
+    write_json(args.per_class, per_class)
+    write_text(args.confusion, confusion_csv(cm))
+    write_text(args.predictions, predictions_csv(y, pred))
+    save_npz(args.probs, {"probs": probs.astype(np.float32)})
+    print(f"evaluate: accuracy {summary['accuracy']:.4f} (TFLite {lite['accuracy']:.4f}), "
+          f"loss {summary['loss']:.4f}, macro F1 {summary['f1_macro']:.4f}, {summary['errors']} errors "
+          f"of {summary['n']}")
+    worst = min(per_class, key=lambda c: per_class[c]["f1"])
+    print(f"evaluate: weakest class {worst} (F1 {per_class[worst]['f1']:.4f}); wrote {args.metrics}")
+
+
+if __name__ == "__main__":
+    main()

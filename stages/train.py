@@ -1,0 +1,72 @@
+"""Stage train: fit the model named in params, save it (.keras + .tflite) with provenance."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from digits.errors import cli_entry
+from digits.params import TrainParams, load_section
+from digits.storage import atomic_path, load_npz, write_json
+
+
+@cli_entry("train")
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--train", required=True, help="train.npz from preprocess")
+    ap.add_argument("--val", required=True, help="val.npz from preprocess")
+    ap.add_argument("--model", required=True, help="output .keras model")
+    ap.add_argument("--tflite", required=True, help="output .tflite export of the same model")
+    ap.add_argument("--provenance", required=True, help="output provenance JSON")
+    ap.add_argument("--live", required=True, help="output dvclive directory (per-epoch curves)")
+    args = ap.parse_args()
+    p: TrainParams = load_section("train")  # validate before the slow TensorFlow import
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from digits.data import check_images, check_labels, describe
+    from digits.export import export_tflite
+    from digits.live import LiveCurves, open_live
+    from digits.provenance import provenance
+    from digits.training import configure_runtime, train
+
+    configure_runtime(p.seed, p.threads)
+    tr = load_npz(args.train, ("x", "y"))
+    va = load_npz(args.val, ("x", "y"))
+    for name, d in (("train", tr), ("val", va)):
+        check_images(d["x"], f"{args.train if name == 'train' else args.val}: x", dtype="float32")
+        check_labels(d["y"], f"{name}: y", len(d["x"]))
+        print(describe(f"train in {name}", d["x"], d["y"]))
+
+    with atomic_path(args.live, directory=True) as live_dir:
+        live = open_live(str(live_dir))
+        result = train(tr["x"], tr["y"], va["x"], va["y"], p, callbacks=[LiveCurves(live)],
+                       verbose=1 if sys.stdout.isatty() else 2)
+        best = result.best_epoch - 1
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            live.summary[key.replace("val_", "val/") if key.startswith("val_") else f"train/{key}"] = \
+                result.history[key][best]
+        # No wall time here: metrics must be identical when the params are (it is in provenance).
+        live.summary.update({"best_epoch": result.best_epoch, "epochs_run": result.epochs_run})
+        live.end()
+
+    model = result.model
+    with atomic_path(args.model) as tmp:
+        model.save(tmp)
+    tflite_size = export_tflite(model, args.tflite)
+    write_json(args.provenance, provenance(
+        params=p.model_dump(), inputs=[args.train, args.val],
+        extra={"training": {"epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
+                            "seconds": round(result.seconds, 1),
+                            "val_accuracy": result.history["val_accuracy"][best],
+                            "parameters": int(model.count_params())}}))
+    print(f"train: {p.model} with {model.count_params():,} parameters, {result.epochs_run} epochs in "
+          f"{result.seconds:.0f}s; best epoch {result.best_epoch} val_accuracy "
+          f"{result.history['val_accuracy'][best]:.4f}")
+    print(f"train: wrote {args.model} ({Path(args.model).stat().st_size:,} B), "
+          f"{args.tflite} ({tflite_size:,} B), {args.provenance}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Shared fixtures: tiny synthetic MNIST-like data and IDX files."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # so tests can import the thin stage scripts as `stages.x`
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """Encode a uint8 array in the IDX format MNIST uses."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def synthetic_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n uint8 28×28 images whose class is a bright square's position: learnable in one epoch."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 10
+    rng.shuffle(y)
+    x = (rng.random((n, 28, 28)) * 40).astype(np.uint8)
+    for i, c in enumerate(y):
+        r, col = 3 + (c // 5) * 12, 2 + (c % 5) * 5
+        x[i, r:r + 9, col:col + 4] = 255
+    return x, y.astype(np.uint8)
+
+
+@pytest.fixture
+def tiny_mnist() -> dict[str, np.ndarray]:
+    x_train, y_train = synthetic_digits(200, seed=1)
+    x_test, y_test = synthetic_digits(50, seed=2)
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+@pytest.fixture
+def tiny_mirror(tmp_path: Path, tiny_mnist: dict[str, np.ndarray]):
+    """A directory of four gzipped IDX files, and MnistFile specs pinning their checksums."""
+    from digits.mnist import FILES, MnistFile
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    specs = []
+    for f in FILES:
+        raw = idx_bytes(tiny_mnist[f.key])
+        (mirror / f.name).write_bytes(gzip.compress(raw))
+        specs.append(MnistFile(f.key, f.name, hashlib.sha256(raw).hexdigest(), tiny_mnist[f.key].shape))
+    return mirror, tuple(specs)
+
+
+def real_mirror() -> Path | None:
+    """The local MNIST mirror named by $MNIST_MIRROR, if it holds the four files."""
+    from digits.mnist import FILES, MIRROR_ENV
+
+    path = os.environ.get(MIRROR_ENV)
+    if path and all((Path(path) / f.name).is_file() for f in FILES):
+        return Path(path)
+    return None

@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from digits.data import check_images, check_labels, preprocess, stratified_take
+from digits.errors import DigitsError
+
+
+def test_preprocess_scales_and_splits_stratified(tiny_mnist):
+    out = preprocess(**tiny_mnist, val_fraction=0.2, seed=1999)
+    assert out["x_train"].shape == (160, 28, 28) and out["x_val"].shape == (40, 28, 28)
+    assert out["x_test"].shape == (50, 28, 28)
+    for k in ("x_train", "x_val", "x_test"):
+        assert out[k].dtype == np.float32
+        assert 0.0 <= out[k].min() and out[k].max() == 1.0
+    assert np.bincount(out["y_val"]).tolist() == [4] * 10  # 20 per class in, 20 % of each out
+    # same pixels, only rescaled: every validation image exists in the uint8 input
+    assert np.allclose(out["x_val"][0] * 255, np.round(out["x_val"][0] * 255))
+
+
+def test_preprocess_is_deterministic(tiny_mnist):
+    a = preprocess(**tiny_mnist, val_fraction=0.2, seed=1999)
+    b = preprocess(**tiny_mnist, val_fraction=0.2, seed=1999)
+    c = preprocess(**tiny_mnist, val_fraction=0.2, seed=7)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not np.array_equal(a["y_val"], c["y_val"])
+
+
+def test_limits_take_stratified_slices(tiny_mnist):
+    out = preprocess(**tiny_mnist, val_fraction=0.1, seed=1, train_limit=100, test_limit=30)
+    assert len(out["y_train"]) + len(out["y_val"]) == 100
+    assert len(out["y_test"]) == 30
+    assert set(out["y_test"].tolist()) == set(range(10))
+    with pytest.raises(DigitsError, match="cannot hold all 10 classes"):
+        stratified_take(tiny_mnist["x_train"], tiny_mnist["y_train"], 5, 0)
+
+
+@pytest.mark.parametrize("mutate, fragment", [
+    (lambda d: d.update(x_train=d["x_train"][:, :27]), "expected shape (N, 28, 28)"),
+    (lambda d: d.update(x_train=d["x_train"].astype(np.float32)), "expected dtype uint8"),
+    (lambda d: d.update(y_train=d["y_train"][:-1]), "y_train: expected shape (200,)"),
+    (lambda d: d.update(y_test=d["y_test"] + 5), "labels must be in 0..9"),
+    (lambda d: d.update(y_test=d["y_test"].astype(np.float32)), "expected integer labels"),
+])
+def test_preprocess_refuses_bad_input(tiny_mnist, mutate, fragment):
+    mutate(tiny_mnist)
+    with pytest.raises(DigitsError) as exc:
+        preprocess(**tiny_mnist, val_fraction=0.1, seed=1)
+    assert fragment in str(exc.value)
+
+
+def test_float_checks_catch_nan_and_range():
+    x = np.zeros((2, 28, 28), np.float32)
+    check_images(x, "x", dtype=np.float32)
+    x[0, 0, 0] = np.nan
+    with pytest.raises(DigitsError, match="NaN"):
+        check_images(x, "x")
+    x[0, 0, 0] = 2.0
+    with pytest.raises(DigitsError, match=r"\[0, 1\]"):
+        check_images(x, "x")
+    with pytest.raises(DigitsError, match="labels must be in 0..9"):
+        check_labels(np.array([-1, 3]), "y", 2)

@@ -1,0 +1,155 @@
+"""The real stages through DVC on a small slice, in a temporary copy of the project.
+
+Needs the MNIST files: set MNIST_MIRROR to a directory holding them (.ci/run does).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, real_mirror
+
+pytestmark = pytest.mark.skipif(real_mirror() is None,
+                                reason="no local MNIST mirror: set MNIST_MIRROR to run the pipeline tests")
+
+BIN = Path(sys.executable).parent
+SMALL = {
+    "preprocess": {"train_limit": 3000, "test_limit": 500},
+    "train": {"epochs": 2, "batch_size": 64, "precision": "float32",
+              "cnn": {"filters": [8, 16], "batchnorm": True}},
+    "plots": {"dpi": 50},
+}
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(base.get(k, {}), v) if isinstance(v, dict) else v
+    return out
+
+
+def sh(args: list[str], cwd: Path, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONUNBUFFERED": "1"}
+    res = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and res.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} exited {res.returncode}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
+    return res
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A git+DVC copy of the project with params shrunk to a small slice, already reproduced."""
+    proj = tmp_path_factory.mktemp("proj")
+    for item in ("stages", "src", "dvc.yaml", ".gitignore"):
+        src = ROOT / item
+        if src.is_dir():
+            shutil.copytree(src, proj / item, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy(src, proj / item)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    (proj / "params.yaml").write_text(yaml.safe_dump(_merge(params, SMALL), sort_keys=False))
+    sh(["git", "init", "-q"], proj)
+    sh(["git", "config", "user.email", "ci@example.org"], proj)
+    sh(["git", "config", "user.name", "ci"], proj)
+    sh([str(BIN / "dvc"), "init", "-q"], proj)
+    sh([str(BIN / "dvc"), "config", "core.analytics", "false"], proj)
+    res = sh([str(BIN / "dvc"), "repro"], proj)
+    assert "Running stage 'fetch'" in res.stdout and "Running stage 'plots'" in res.stdout
+    sh(["git", "add", "-A"], proj)
+    sh(["git", "commit", "-q", "-m", "small pipeline"], proj)
+    return proj
+
+
+def test_outputs(project):
+    m = json.loads((project / "metrics/test.json").read_text())
+    assert m["n"] == 500 and m["accuracy"] > 0.5
+    assert m["tflite_accuracy"] == m["accuracy"]
+    assert set(m) >= {"loss", "precision_macro", "recall_macro", "f1_macro"}
+    per_class = json.loads((project / "metrics/per_class.json").read_text())
+    assert sorted(per_class) == [str(i) for i in range(10)]
+    cm = (project / "metrics/confusion_matrix.csv").read_text().splitlines()
+    assert len(cm) == 11 and sum(int(v) for row in cm[1:] for v in row.split(",")[1:]) == 500
+    assert len((project / "metrics/predictions.csv").read_text().splitlines()) == 501
+    prov = json.loads((project / "models/provenance.json").read_text())
+    assert prov["params"]["epochs"] == 2 and prov["labels"]["7"] == "7"
+    assert len(prov["data"]["inputs_sha256"]) == 2
+    for png in ("confusion_matrix", "training_curves", "test_predictions", "worst_errors", "train_samples"):
+        assert (project / f"metrics/plots/{png}.png").stat().st_size > 1000
+    live = json.loads((project / "metrics/train/metrics.json").read_text())
+    assert live["epochs_run"] == 2 and 0 < live["val/accuracy"] <= 1
+    for split in ("train", "val"):
+        rows = (project / f"metrics/train/plots/metrics/{split}/loss.tsv").read_text().splitlines()
+        assert len(rows) == 3  # header + 2 epochs
+
+
+def test_second_repro_is_a_noop(project):
+    res = sh([str(BIN / "dvc"), "repro"], project)
+    assert "Running stage" not in res.stdout
+    assert "up to date" in res.stdout
+
+
+def test_exp_run_reruns_only_downstream_of_train(project):
+    res = sh([str(BIN / "dvc"), "exp", "run", "-S", "train.epochs=1", "-n", "one-epoch"], project)
+    ran = {s for s in ("fetch", "preprocess", "train", "evaluate", "plots") if f"Running stage '{s}'" in res.stdout}
+    assert ran == {"train", "evaluate", "plots"}
+    show = sh([str(BIN / "dvc"), "exp", "show", "--json"], project).stdout
+    assert "one-epoch" in show
+    diff = sh([str(BIN / "dvc"), "metrics", "diff", "HEAD", "--json"], project)
+    assert "metrics/test.json" in diff.stdout
+    plots = sh([str(BIN / "dvc"), "plots", "show", "-o", "plots_html"], project)
+    html = (project / "plots_html/index.html").read_text()
+    assert "confusion_matrix.png" in html and "Loss" in html, plots.stdout
+    sh([str(BIN / "dvc"), "exp", "apply", "one-epoch"], project)  # leave the workspace at a known state
+    sh(["git", "checkout", "-q", "--", "."], project)
+    sh([str(BIN / "dvc"), "checkout", "-q"], project, check=False)
+
+
+def test_force_repro_twice_gives_identical_metrics(project):
+    runs = []
+    for _ in range(2):
+        sh([str(BIN / "dvc"), "repro", "--force", "train", "evaluate"], project)
+        runs.append({f: (project / f).read_text() for f in ("metrics/test.json", "metrics/train/metrics.json",
+                                                            "metrics/predictions.csv")})
+    assert runs[0] == runs[1]
+
+
+def test_sigkill_mid_training_loses_nothing_and_repro_recovers(project):
+    model = project / "models/model.keras"
+    before = model.read_bytes()
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["train"]["epochs"] = 50  # long enough to be killed mid-epoch
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    proc = subprocess.Popen([str(BIN / "dvc"), "repro", "train"], cwd=project, start_new_session=True,
+                            env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    step_file = None
+    while time.time() < deadline:  # wait until at least one epoch has been logged
+        hits = list((project / "metrics").glob(".tmp-*-train/plots/metrics/train/loss.tsv"))
+        if hits and len(hits[0].read_text().splitlines()) >= 2:
+            step_file = hits[0]
+            break
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert step_file is not None, "training never logged an epoch"
+    # the declared outputs are the previous ones or absent, never partial
+    assert not model.exists() or model.read_bytes() == before
+    assert not (project / "models/model.tflite").exists() or (project / "models/model.tflite").stat().st_size > 0
+    params["train"]["epochs"] = 2
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    sh([str(BIN / "dvc"), "repro"], project)
+    assert model.is_file()
+    assert not list((project / "metrics").glob(".tmp-*"))  # the killed run's temporary is gone
+    status = sh([str(BIN / "dvc"), "status"], project).stdout
+    assert "up to date" in status
