@@ -122,9 +122,9 @@ def print_table(summary: dict) -> None:
 
 
 def save_grid(run: dict, path: Path, method: str = "normalize", cols: int = 16) -> None:
-    """Every normalised 28×28 image, enlarged, labelled; wrong ones framed in red."""
+    """Every preprocessed 28×28 image enlarged 3×, captioned label>prediction; wrong ones framed in red."""
     recs = run["records"]
-    cell, scale = 28 * 3 + 14, 3
+    cell = 28 * 3 + 14
     rows = (len(recs) + cols - 1) // cols
     sheet = Image.new("RGB", (cols * cell, rows * cell), (40, 40, 40))
     draw = ImageDraw.Draw(sheet)
@@ -137,7 +137,6 @@ def save_grid(run: dict, path: Path, method: str = "normalize", cols: int = 16) 
             draw.rectangle([x0 + 1, y0 + 11, x0 + 86, y0 + 96], outline=(255, 0, 0), width=2)
         draw.text((x0 + 2, y0), f"{r['label']}>{r[method]['digit']} {r['file'][2:10]}",
                   fill=(200, 255, 200) if ok else (255, 120, 120))
-        _ = scale
     sheet.save(path)
 
 

@@ -7,7 +7,9 @@ import os
 
 import numpy as np
 
+from digits.data import check_images, check_labels, describe
 from digits.errors import DigitsError, cli_entry
+from digits.evaluation import confusion_csv, metrics_from_probs, predictions_csv
 from digits.params import EvaluateParams, load_section
 from digits.storage import load_npz, save_npz, write_json, write_text
 
@@ -26,17 +28,16 @@ def main() -> None:
     args = ap.parse_args()
     p: EvaluateParams = load_section("evaluate")
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from digits.data import check_images, check_labels, describe
-    from digits.evaluation import confusion_csv, metrics_from_probs, predictions_csv
-    from digits.models import load_model
-    from digits.tflite import TFLiteClassifier
-
     test = load_npz(args.test, ("x", "y"))
     x, y = test["x"], test["y"]
     check_images(x, f"{args.test}: x", dtype=np.float32)
     check_labels(y, f"{args.test}: y", len(x))
     print(describe("evaluate in test", x, y))
+
+    # TensorFlow is imported only once the inputs are known good: a bad input fails fast.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from digits.models import load_model
+    from digits.tflite import TFLiteClassifier
 
     probs = load_model(args.model).predict(x, batch_size=p.batch_size, verbose=0)
     summary, per_class, cm = metrics_from_probs(y, probs)

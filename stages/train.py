@@ -7,6 +7,9 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
+from digits.data import check_images, check_labels, describe
 from digits.errors import cli_entry
 from digits.params import TrainParams, load_section
 from digits.storage import atomic_path, load_npz, write_json
@@ -24,20 +27,21 @@ def main() -> None:
     args = ap.parse_args()
     p: TrainParams = load_section("train")  # validate before the slow TensorFlow import
 
+    tr = load_npz(args.train, ("x", "y"))
+    va = load_npz(args.val, ("x", "y"))
+    for path, d in ((args.train, tr), (args.val, va)):
+        check_images(d["x"], f"{path}: x", dtype=np.float32)
+        check_labels(d["y"], f"{path}: y", len(d["x"]))
+        print(describe(f"train in {path}", d["x"], d["y"]))
+
+    # TensorFlow (slow to import) only once params and inputs are known good.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from digits.data import check_images, check_labels, describe
     from digits.export import export_tflite
     from digits.live import LiveCurves, open_live
     from digits.provenance import provenance
     from digits.training import configure_runtime, train
 
     configure_runtime(p.seed, p.threads)
-    tr = load_npz(args.train, ("x", "y"))
-    va = load_npz(args.val, ("x", "y"))
-    for name, d in (("train", tr), ("val", va)):
-        check_images(d["x"], f"{args.train if name == 'train' else args.val}: x", dtype="float32")
-        check_labels(d["y"], f"{name}: y", len(d["x"]))
-        print(describe(f"train in {name}", d["x"], d["y"]))
 
     with atomic_path(args.live, directory=True) as live_dir:
         live = open_live(str(live_dir))

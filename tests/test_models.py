@@ -85,3 +85,28 @@ def test_load_model_safe_mode_and_shape_checks(tmp_path):
         load_model(str(tmp_path / "junk.keras"))
     with pytest.raises(DigitsError, match="no such model file"):
         load_model(str(tmp_path / "missing.keras"))
+
+
+def test_saved_cnn_with_custom_layers_loads_and_predicts_the_same(tmp_path):
+    p = parse_section("train", {"model": "cnn", "cnn": {"filters": [4, 8], "batchnorm": True, "dense": 8},
+                                "augment": {"shift": 0.1, "rotation_deg": 5, "stroke": 0.2}})
+    m = build_model(p)
+    m.save(tmp_path / "m.keras")
+    loaded = load_model(str(tmp_path / "m.keras"))
+    x = np.random.default_rng(2).random((5, 28, 28), dtype=np.float32)
+    assert np.allclose(loaded.predict(x, verbose=0), m.predict(x, verbose=0), atol=1e-6)
+
+
+def test_tflite_export_matches_keras(tmp_path):
+    from digits.export import export_tflite
+    from digits.tflite import TFLiteClassifier
+
+    p = parse_section("train", {"model": "cnn", "cnn": {"filters": [4], "batchnorm": True},
+                                "augment": {"zoom": 0.1}})
+    m = build_model(p)
+    size = export_tflite(m, tmp_path / "m.tflite")
+    assert size == (tmp_path / "m.tflite").stat().st_size > 1000
+    x = np.random.default_rng(3).random((1030, 28, 28), dtype=np.float32)
+    lite = TFLiteClassifier(tmp_path / "m.tflite").predict(x, batch_size=512)
+    assert lite.shape == (1030, 10)
+    assert np.abs(lite - m.predict(x, verbose=0)).max() < 1e-4

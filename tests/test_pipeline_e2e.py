@@ -63,6 +63,8 @@ def project(tmp_path_factory) -> Path:
     sh(["git", "config", "user.name", "ci"], proj)
     sh([str(BIN / "dvc"), "init", "-q"], proj)
     sh([str(BIN / "dvc"), "config", "core.analytics", "false"], proj)
+    sh(["git", "add", "-A"], proj)
+    sh(["git", "commit", "-q", "-m", "project"], proj)  # dvclive needs a commit to compare against
     res = sh([str(BIN / "dvc"), "repro"], proj)
     assert "Running stage 'fetch'" in res.stdout and "Running stage 'plots'" in res.stdout
     sh(["git", "add", "-A"], proj)
@@ -90,6 +92,22 @@ def test_outputs(project):
     for split in ("train", "val"):
         rows = (project / f"metrics/train/plots/metrics/{split}/loss.tsv").read_text().splitlines()
         assert len(rows) == 3  # header + 2 epochs
+
+
+def test_push_pull_round_trip_gives_a_second_clone_the_model(project, tmp_path):
+    remote = tmp_path / "remote"
+    sh([str(BIN / "dvc"), "remote", "add", "--local", "-f", "store", str(remote)], project)
+    res = sh([str(BIN / "dvc"), "push", "-r", "store"], project)
+    assert "pushed" in res.stdout
+    clone = tmp_path / "clone"
+    sh(["git", "clone", "-q", str(project), str(clone)], tmp_path)
+    assert not (clone / "models/model.keras").exists()
+    sh([str(BIN / "dvc"), "remote", "add", "--local", "store", str(remote)], clone)
+    sh([str(BIN / "dvc"), "pull", "-r", "store"], clone)
+    for f in ("models/model.keras", "models/model.tflite", "data/prepared/test.npz", "metrics/test.json"):
+        assert (clone / f).read_bytes() == (project / f).read_bytes(), f
+    status = sh([str(BIN / "dvc"), "status"], clone).stdout
+    assert "up to date" in status  # nothing to retrain
 
 
 def test_second_repro_is_a_noop(project):

@@ -18,7 +18,7 @@ from digits.errors import DigitsError, one_line
 # Heavy modules (numpy, Pillow, LiteRT, Keras) are imported inside the handlers, so
 # `digits --help` and every other subcommand stay instant. Hence this copy of
 # digits.predict.DEFAULT_THRESHOLD (a test keeps the two equal).
-PREDICT_THRESHOLD = 0.5
+PREDICT_THRESHOLD = 0.7
 
 
 def _probability(text: str) -> float:
@@ -73,7 +73,33 @@ def run_predict(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (add_predict,)
+def add_check_metrics(sub: argparse._SubParsersAction) -> None:
+    """`digits check-metrics [--baseline REV]`"""
+    p = sub.add_parser(
+        "check-metrics", help="fail if the workspace metrics regress or fall below a floor",
+        description="Compare the workspace metrics with the absolute floors in the gate file and "
+                    "with a baseline git revision (through `dvc metrics diff`). Prints a table; "
+                    "exit status 1 on any regression beyond tolerance or floor breach.")
+    p.add_argument("--baseline", default="HEAD", metavar="REV",
+                   help="git revision to compare against (default HEAD); 'none' checks floors only")
+    p.add_argument("--gate", default="gate.yaml", metavar="FILE", help="floors and tolerances (default gate.yaml)")
+    p.add_argument("--params", default="params.yaml", metavar="FILE",
+                   help="params file naming the model whose floors apply (default params.yaml)")
+    p.add_argument("--repo", default=".", metavar="DIR", help="project root (default: current directory)")
+    p.set_defaults(handler=run_check_metrics)
+
+
+def run_check_metrics(args: argparse.Namespace) -> int:
+    """Run the gate in the project at --repo."""
+    from pathlib import Path
+
+    from digits.gate import run
+
+    baseline = None if args.baseline.lower() == "none" else args.baseline
+    return run(gate_file=args.gate, params_file=args.params, baseline=baseline, cwd=Path(args.repo).resolve())
+
+
+SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (add_predict, add_check_metrics)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,14 +11,14 @@ from digits import IMAGE_SIZE
 
 
 def tflite_bytes(model: keras.Model) -> bytes:
-    """Convert `model` (inference mode, float32) to a TFLite flatbuffer with a dynamic batch."""
+    """Convert `model` (inference mode, float32) to a TFLite flatbuffer with a dynamic batch.
 
-    @tf.function(input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE], tf.float32, name="image")])
-    def serve(image: tf.Tensor) -> tf.Tensor:
-        return model(image, training=False)
-
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], model)
-    return converter.convert()
+    from_keras_model, not a hand-made concrete function: the converter does not see Keras 3
+    variables through a bare tf.function and would export initial weights.
+    """
+    if tuple(model.input_shape) != (None, IMAGE_SIZE, IMAGE_SIZE):
+        raise ValueError(f"model input {model.input_shape} is not (None, {IMAGE_SIZE}, {IMAGE_SIZE})")
+    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
 
 
 def export_tflite(model: keras.Model, path: str | os.PathLike) -> int:

@@ -175,3 +175,21 @@ def table(rows: list[Row]) -> str:
     widths = [max(len(x[i]) for x in [head, *body]) for i in range(5)]
     fmt = "  ".join(f"{{:{'<' if i in (0, 4) else '>'}{w}}}" for i, w in enumerate(widths))
     return "\n".join([fmt.format(*head), fmt.format(*("-" * w for w in widths)), *(fmt.format(*b) for b in body)])
+
+
+def run(*, gate_file: str | Path, params_file: str | Path, baseline: str | None, cwd: Path) -> int:
+    """Print the verdict table; 0 when everything holds, 1 on any regression or floor breach."""
+    from digits.params import load_section
+
+    config = load_config(cwd / gate_file)
+    model = load_section("train", cwd / params_file).model
+    rows, notes = check_metrics(config, model, baseline, cwd)
+    for note in notes:
+        print(f"check-metrics: {note}")
+    print(table(rows))
+    failed = [r for r in rows if not r.ok]
+    if failed:
+        print(f"check-metrics: FAIL: {len(failed)} of {len(rows)} checks failed (model {model})")
+        return 1
+    print(f"check-metrics: ok: {len(rows)} checks passed (model {model})")
+    return 0

@@ -15,21 +15,20 @@ import tensorflow as tf
 from keras import layers
 
 from digits import IMAGE_SIZE, NUM_CLASSES
+from digits.augment import RandomAffine, RandomStroke  # registers them for load_model
 
 MODEL_NAMES = ("mlp", "cnn", "keras_io")
 
 
-def augmentation(*, shift: float, rotation_deg: float, zoom: float, seed: int) -> list[layers.Layer]:
-    """Training-only random shift, rotation and zoom (empty when all are zero)."""
+def augmentation(*, shift: float, rotation_deg: float, zoom: float, shear_deg: float = 0.0,
+                 stroke: float = 0.0, seed: int) -> list[layers.Layer]:
+    """Training-only random stroke width and affine warp (empty when all are zero)."""
     out: list[layers.Layer] = []
-    if rotation_deg > 0:
-        out.append(layers.RandomRotation(rotation_deg / 360.0, fill_mode="constant", seed=seed,
-                                         name="aug_rotate"))
-    if zoom > 0:
-        out.append(layers.RandomZoom(zoom, zoom, fill_mode="constant", seed=seed + 1, name="aug_zoom"))
-    if shift > 0:
-        out.append(layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seed + 2,
-                                            name="aug_shift"))
+    if stroke > 0:
+        out.append(RandomStroke(stroke, seed=seed, name="aug_stroke"))
+    if shift or rotation_deg or zoom or shear_deg:
+        out.append(RandomAffine(rotation_deg=rotation_deg, zoom=zoom, shear_deg=shear_deg, shift=shift,
+                                seed=seed + 1, name="aug_affine"))
     return out
 
 
@@ -106,20 +105,23 @@ def build_keras_io() -> keras.Model:
 
 
 def build_cnn(*, filters: Sequence[int], convs_per_block: int, batchnorm: bool, dense: int,
-              dropout: float, augment: Sequence[layers.Layer] = ()) -> keras.Model:
+              dropout: float, first_kernel: int = 3, bn_momentum: float = 0.9,
+              augment: Sequence[layers.Layer] = ()) -> keras.Model:
     """A VGG-style convnet: per block `convs_per_block` 3×3 convs (+BN) + ReLU, then 2×2 max-pool.
 
-    The first conv is 'valid' (28→26) so that three pools end on a 3×3 map rather than 3.5.
+    The first conv is 'valid' (28→26 or 24) so that three pools end on a 3×3 map, and may
+    be 5×5: on one input channel a wider first kernel costs little.
     """
     inp, x = _inputs()
     for aug in augment:
         x = aug(x)
     for b, f in enumerate(filters):
         for c in range(convs_per_block):
-            pad = "valid" if (b == 0 and c == 0) else "same"
-            x = layers.Conv2D(f, 3, padding=pad, use_bias=not batchnorm, name=f"conv{b}_{c}")(x)
+            first = b == 0 and c == 0
+            x = layers.Conv2D(f, first_kernel if first else 3, padding="valid" if first else "same",
+                              use_bias=not batchnorm, name=f"conv{b}_{c}")(x)
             if batchnorm:
-                x = FusedBatchNorm(name=f"bn{b}_{c}")(x)
+                x = FusedBatchNorm(momentum=bn_momentum, name=f"bn{b}_{c}")(x)
             x = layers.ReLU()(x)
         x = layers.MaxPooling2D(2, name=f"pool{b}")(x)
     x = layers.Flatten()(x)
@@ -127,7 +129,7 @@ def build_cnn(*, filters: Sequence[int], convs_per_block: int, batchnorm: bool, 
         x = layers.Dropout(dropout)(x)
         x = layers.Dense(dense, use_bias=not batchnorm)(x)
         if batchnorm:  # (N, units) is not the 4-D input the fused kernel takes; small anyway
-            x = layers.BatchNormalization()(x)
+            x = layers.BatchNormalization(momentum=bn_momentum)(x)
         x = layers.ReLU()(x)
     x = layers.Dropout(dropout)(x)
     out = layers.Dense(NUM_CLASSES, activation="softmax", name="probs")(x)

@@ -59,6 +59,8 @@ class AugmentParams(_Section):
     shift: Annotated[float, Field(ge=0.0, le=0.3)] = 0.0  # fraction of the image size
     rotation_deg: Annotated[float, Field(ge=0.0, le=45.0)] = 0.0
     zoom: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
+    shear_deg: Annotated[float, Field(ge=0.0, le=45.0)] = 0.0
+    stroke: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0  # probability of thickening, and of thinning
 
 
 class MLPParams(_Section):
@@ -68,7 +70,9 @@ class MLPParams(_Section):
 class CNNParams(_Section):
     filters: list[PositiveInt] = Field(default=[32, 64, 128], min_length=1, max_length=3)
     convs_per_block: Annotated[int, Field(strict=True, ge=1, le=3)] = 1
+    first_kernel: Literal[3, 5] = 3
     batchnorm: bool = Field(default=False, strict=True)
+    bn_momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9
     dense: NonNegInt = 0  # 0 = no hidden dense layer before the classifier
     dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.25
 
@@ -84,6 +88,7 @@ class TrainParams(_Section):
     schedule: Literal["constant", "onecycle"] = "constant"
     warmup_fraction: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.2
     label_smoothing: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.0
+    ema: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0  # weight moving-average momentum; 0 = off
     early_stopping_patience: NonNegInt = 0  # 0 disables early stopping
     threads: NonNegInt = 0  # TensorFlow intra-op threads; 0 lets TensorFlow use every core
     # bfloat16 compute with float32 weights: ~2x faster convs on CPUs with AMX/AVX512-BF16.

@@ -34,10 +34,13 @@ def build_model(p: TrainParams, *, with_augmentation: bool = True) -> keras.Mode
         return build_mlp(units=p.mlp.units)
     if p.model == "keras_io":
         return build_keras_io()
-    aug = augmentation(shift=p.augment.shift, rotation_deg=p.augment.rotation_deg,
-                       zoom=p.augment.zoom, seed=p.seed) if with_augmentation else []
-    return build_cnn(filters=p.cnn.filters, convs_per_block=p.cnn.convs_per_block,
-                     batchnorm=p.cnn.batchnorm, dense=p.cnn.dense, dropout=p.cnn.dropout, augment=aug)
+    a = p.augment
+    aug = augmentation(shift=a.shift, rotation_deg=a.rotation_deg, zoom=a.zoom, shear_deg=a.shear_deg,
+                       stroke=a.stroke, seed=p.seed) if with_augmentation else []
+    c = p.cnn
+    return build_cnn(filters=c.filters, convs_per_block=c.convs_per_block, batchnorm=c.batchnorm,
+                     dense=c.dense, dropout=c.dropout, first_kernel=c.first_kernel,
+                     bn_momentum=c.bn_momentum, augment=aug)
 
 
 def learning_rate(p: TrainParams, steps_per_epoch: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
@@ -92,7 +95,10 @@ def train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=p.label_smoothing)
     else:
         loss = keras.losses.SparseCategoricalCrossentropy()
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate(p, steps)), loss=loss,
+    # With use_ema, Keras swaps the moving-average weights in when fit() ends.
+    optimizer = keras.optimizers.Adam(learning_rate(p, steps), use_ema=p.ema > 0,
+                                      ema_momentum=p.ema or 0.99)
+    model.compile(optimizer=optimizer, loss=loss,
                   metrics=["accuracy"], jit_compile=False)  # XLA is 5x slower on CPU here
     timer = _EpochTimer()
     cbs: list[keras.callbacks.Callback] = [timer, *callbacks]

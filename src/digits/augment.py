@@ -1,0 +1,85 @@
+"""Training-only augmentation as Keras layers that travel inside the model.
+
+One random affine warp (rotation, zoom, shear, shift) per image costs one resampling
+pass; Keras' separate RandomRotation/RandomZoom/RandomTranslation layers cost three.
+Random stroke thickening/thinning imitates the pens and brushes of real digits.
+Both are identity at inference, so the exported model is unaffected.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers, ops
+
+
+@keras.saving.register_keras_serializable(package="digits")
+class RandomAffine(layers.Layer):
+    """Random rotation (±deg), zoom (1±zoom), shear (±deg) and shift (±fraction of size)."""
+
+    def __init__(self, rotation_deg: float = 0.0, zoom: float = 0.0, shear_deg: float = 0.0,
+                 shift: float = 0.0, seed: int | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.rotation_deg, self.zoom, self.shear_deg, self.shift, self.seed = rotation_deg, zoom, shear_deg, shift, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x, training: bool | None = None):
+        if not training:
+            return x
+        n = ops.shape(x)[0]
+        h, w = x.shape[1], x.shape[2]
+
+        def uniform(bound: float):
+            return keras.random.uniform((n,), -bound, bound, seed=self.seed_generator)
+
+        rot = uniform(math.radians(self.rotation_deg))
+        shear = uniform(math.radians(self.shear_deg))
+        inv_zoom = 1.0 / (1.0 + uniform(self.zoom))
+        tx, ty = uniform(self.shift) * w, uniform(self.shift) * h
+        cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+        # Inverse map (output pixel -> input pixel) of: scale, shear and rotate about the
+        # centre, then translate; affine_transform wants it as [a0 a1 a2 b0 b1 b2 0 0].
+        a0 = ops.cos(rot) * inv_zoom
+        a1 = ops.sin(rot + shear) * inv_zoom
+        b0 = -ops.sin(rot) * inv_zoom
+        b1 = ops.cos(rot + shear) * inv_zoom
+        ux, uy = cx + tx, cy + ty
+        a2 = cx - a0 * ux - a1 * uy
+        b2 = cy - b0 * ux - b1 * uy
+        zeros = ops.zeros_like(a0)
+        transform = ops.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
+        out = ops.image.affine_transform(ops.cast(x, "float32"), ops.cast(transform, "float32"),
+                                         interpolation="bilinear", fill_mode="constant", fill_value=0.0)
+        return ops.cast(out, x.dtype)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "rotation_deg": self.rotation_deg, "zoom": self.zoom,
+                "shear_deg": self.shear_deg, "shift": self.shift, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="digits")
+class RandomStroke(layers.Layer):
+    """With probability `p` each, thicken (2×2 grey dilation) or thin (erosion) the strokes."""
+
+    def __init__(self, p: float = 0.0, seed: int | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.p, self.seed = p, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x, training: bool | None = None):
+        if not training or self.p <= 0:
+            return x
+        thick = ops.max_pool(x, 2, strides=1, padding="same")
+        thin = -ops.max_pool(-x, 2, strides=1, padding="same")
+        u = keras.random.uniform((ops.shape(x)[0], 1, 1, 1), seed=self.seed_generator)
+        return ops.where(u < self.p, thick, ops.where(u > 1.0 - self.p, thin, x))
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "p": self.p, "seed": self.seed}

@@ -1,0 +1,137 @@
+"""`digits check-metrics` against floors and a baseline revision, in a temporary git+DVC repo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from digits.gate import Check, judge, run
+
+DVC = str(Path(sys.executable).with_name("dvc"))
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+def write_metrics(repo: Path, **values: float) -> None:
+    (repo / "metrics").mkdir(exist_ok=True)
+    (repo / "metrics/test.json").write_text(json.dumps(values))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "config", "user.email", "ci@example.org")
+    git(tmp_path, "config", "user.name", "ci")
+    subprocess.run([DVC, "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / "dvc.yaml").write_text("metrics:\n  - metrics/test.json\n")
+    (tmp_path / "params.yaml").write_text("train:\n  model: cnn\n")
+    (tmp_path / "gate.yaml").write_text((ROOT / "gate.yaml").read_text())
+    return tmp_path
+
+
+def commit_baseline(repo: Path, **values: float) -> None:
+    write_metrics(repo, **values)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "baseline")
+
+
+def gate(repo: Path, capsys, baseline: str | None = "HEAD") -> tuple[int, str]:
+    code = run(gate_file="gate.yaml", params_file="params.yaml", baseline=baseline, cwd=repo)
+    return code, capsys.readouterr().out
+
+
+GOOD = {"accuracy": 0.9962, "f1_macro": 0.9961, "loss": 0.0130}
+
+
+def test_equal_metrics_pass(repo, capsys):
+    commit_baseline(repo, **GOOD)
+    code, out = gate(repo, capsys)
+    assert code == 0
+    assert "identical to HEAD" in out
+    assert "metric" in out and "baseline" in out and "verdict" in out
+    assert out.count(" same") == 3
+
+
+def test_lowered_metric_fails(repo, capsys):
+    commit_baseline(repo, **GOOD)
+    write_metrics(repo, **{**GOOD, "accuracy": 0.9950})
+    code, out = gate(repo, capsys)
+    assert code == 1
+    line = next(ln for ln in out.splitlines() if "REGRESSION" in ln)
+    assert line.startswith("metrics/test.json:accuracy ") and "-0.0012" in line
+    assert "FAIL: 1 of 4" in out
+
+
+def test_change_within_tolerance_and_improvement_pass(repo, capsys):
+    commit_baseline(repo, **GOOD)
+    write_metrics(repo, accuracy=0.9960, f1_macro=0.9970, loss=0.0120)
+    code, out = gate(repo, capsys)
+    assert code == 0
+    assert "within tolerance" in out and "better" in out
+
+
+def test_below_floor_fails_even_without_regression(repo, capsys):
+    commit_baseline(repo, accuracy=0.9900, f1_macro=0.99, loss=0.03)
+    code, out = gate(repo, capsys)  # equal to baseline, but the cnn floor is 0.995
+    assert code == 1
+    assert "BELOW FLOOR" in out
+
+
+def test_mlp_has_its_own_floor(repo, capsys):
+    (repo / "params.yaml").write_text("train:\n  model: mlp\n")
+    commit_baseline(repo, accuracy=0.9780, f1_macro=0.978, loss=0.07)
+    code, out = gate(repo, capsys)
+    assert code == 0 and ">= 0.975" in out
+
+
+def test_no_baseline_commit_checks_floors_only(repo, capsys):
+    write_metrics(repo, **GOOD)  # nothing committed yet: HEAD does not exist
+    code, out = gate(repo, capsys)
+    assert code == 0
+    assert "is not a commit here (first run?): floors only" in out
+
+
+def test_metric_new_in_this_revision(repo, capsys):
+    commit_baseline(repo, accuracy=0.9962, loss=0.013)
+    write_metrics(repo, **GOOD)
+    code, out = gate(repo, capsys)
+    assert code == 0
+    assert "no baseline (new metric)" in out
+
+
+def test_missing_workspace_metrics_is_a_clear_error(repo, capsys):
+    from digits.errors import DigitsError
+
+    with pytest.raises(DigitsError, match="run dvc repro first"):
+        gate(repo, capsys)
+
+
+def test_judge_directions():
+    hi, lo = Check(better="higher", tolerance=0.001), Check(better="lower", tolerance=0.01)
+    assert judge("a", 0.99, 0.9895, hi).ok
+    assert not judge("a", 0.99, 0.988, hi).ok
+    assert judge("l", 0.10, 0.105, lo).ok
+    assert not judge("l", 0.10, 0.12, lo).ok
+    assert not judge("a", 0.99, float("nan"), hi).ok
+    assert not judge("a", 0.99, None, hi).ok
+
+
+def test_cli_exit_codes(repo):
+    commit_baseline(repo, **GOOD)
+    digits = str(Path(sys.executable).with_name("digits"))
+    ok = subprocess.run([digits, "check-metrics"], cwd=repo, capture_output=True, text=True)
+    assert ok.returncode == 0 and "check-metrics: ok" in ok.stdout
+    write_metrics(repo, **{**GOOD, "loss": 0.05})
+    bad = subprocess.run([digits, "check-metrics", "--baseline", "HEAD"], cwd=repo, capture_output=True, text=True)
+    assert bad.returncode == 1 and "REGRESSION" in bad.stdout
+    floors = subprocess.run([digits, "check-metrics", "--baseline", "none"], cwd=repo, capture_output=True, text=True)
+    assert floors.returncode == 0 and "floors only" in floors.stdout
+    usage = subprocess.run([digits, "check-metrics", "--bogus"], cwd=repo, capture_output=True, text=True)
+    assert usage.returncode == 2

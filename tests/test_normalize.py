@@ -1,0 +1,202 @@
+"""normalize(): real-image preprocessing into MNIST's 28×28 format, on synthetic drawings."""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from digits.errors import DigitsError
+from digits.normalize import _label, load_image, naive, normalize, to_grey
+
+
+def draw_seven(size: tuple[int, int] = (300, 300), *, box: tuple[float, float, float, float] = (0.3, 0.2, 0.7, 0.8),
+               stroke: int = 12, ink: int = 0, paper: int = 255, mode: str = "L") -> Image.Image:
+    """A '7' (a bar and a slanted stem) drawn with a round pen inside `box` (fractions of the image)."""
+    w, h = size
+    x0, y0, x1, y1 = box[0] * w, box[1] * h, box[2] * w, box[3] * h
+    im = Image.new(mode, size, paper)
+    d = ImageDraw.Draw(im)
+    pts = [(x0, y0), (x1, y0), (x0 + 0.35 * (x1 - x0), y1)]
+    d.line(pts, fill=ink, width=stroke, joint="curve")
+    for p in pts:
+        r = stroke / 2
+        d.ellipse([p[0] - r, p[1] - r, p[0] + r, p[1] + r], fill=ink)
+    return im
+
+
+def ink_box(x: np.ndarray, level: float = 0.05) -> tuple[int, int]:
+    rows, cols = np.flatnonzero(x.max(1) > level), np.flatnonzero(x.max(0) > level)
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+def centre_of_mass(x: np.ndarray) -> tuple[float, float]:
+    ys, xs = np.indices(x.shape)
+    return float((ys * x).sum() / x.sum()), float((xs * x).sum() / x.sum())
+
+
+def similar(a: np.ndarray, b: np.ndarray) -> float:
+    """Correlation of two normalised images (1 = identical)."""
+    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+@pytest.fixture(scope="module")
+def reference() -> np.ndarray:
+    return normalize(draw_seven())
+
+
+def test_output_format(reference: np.ndarray) -> None:
+    assert reference.shape == (28, 28)
+    assert reference.dtype == np.float32
+    assert reference.min() >= 0.0 and reference.max() <= 1.0
+    assert reference.max() > 0.95  # stroke cores saturate as in MNIST
+    assert reference[:, 0].max() == 0 and reference[:, -1].max() == 0  # black margins
+
+
+def test_box_fits_20_and_mass_is_centred(reference: np.ndarray) -> None:
+    h, w = ink_box(reference)
+    assert max(h, w) in (20, 21)  # 20 px box; a faint anti-aliased edge may touch a 21st
+    assert min(h, w) >= 10  # aspect ratio kept: the 7 is 2/3 as wide as tall
+    cy, cx = centre_of_mass(reference)
+    assert abs(cy - 14) <= 0.75 and abs(cx - 14) <= 0.75
+
+
+def test_light_on_dark_equals_dark_on_light(reference: np.ndarray) -> None:
+    inverted = normalize(draw_seven(ink=255, paper=0))
+    assert np.abs(inverted - reference).mean() < 0.02
+
+
+def test_grey_tinted_paper_and_coloured_ink(reference: np.ndarray) -> None:
+    im = draw_seven(ink=(40, 50, 140), paper=(215, 205, 170), mode="RGB")
+    assert similar(normalize(im), reference) > 0.95
+
+
+def test_uneven_lighting_noise_specks_and_page_border(reference: np.ndarray) -> None:
+    """A 2400×1800 'photo': light falling off across the page, sensor noise, dust specks,
+    a dark desk strip along one edge and the digit small off-centre."""
+    w, h = 2400, 1800
+    clean = np.asarray(draw_seven((w, h), box=(0.55, 0.35, 0.7, 0.65), stroke=18), np.float32)
+    yy, xx = np.mgrid[0:h, 0:w] / max(w, h)
+    light = 0.45 + 0.55 * xx  # the left of the page is in shadow
+    rng = np.random.default_rng(0)
+    photo = clean * light + rng.normal(0, 4, clean.shape)
+    photo[:, : w // 12] = 45.0  # desk beside the page
+    for cy, cx in rng.integers([0, w // 10], [h, w // 2], size=(25, 2)):  # specks, clear of the digit
+        photo[cy:cy + 4, cx:cx + 4] = 30.0
+    out = normalize(Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)))
+    assert similar(out, reference) > 0.85
+
+
+def test_small_digit_in_large_image_is_looked_at_in_full_resolution(reference: np.ndarray) -> None:
+    # 120 px tall in 4000 px: 15 px at the working resolution, so found there and redone at full size.
+    im = draw_seven((4000, 3000), box=(0.48, 0.48, 0.5, 0.52), stroke=10)
+    assert similar(normalize(im), reference) > 0.9
+
+
+def test_thin_strokes_are_thickened() -> None:
+    thin = normalize(draw_seven((1500, 1500), stroke=3))  # would shrink to 0.05 px
+    assert (thin > 0.5).sum() >= 30 and thin.max() > 0.95
+
+
+def test_exif_orientation_is_honoured(tmp_path: Path, reference: np.ndarray) -> None:
+    upright = draw_seven()
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # as a sideways-held phone stores it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
+    path = tmp_path / "phone.jpg"
+    stored.save(path, exif=exif, quality=95)
+    loaded = load_image(path)
+    assert loaded.size == upright.size
+    assert similar(normalize(loaded), reference) > 0.95
+
+
+def test_transparency_is_composited(reference: np.ndarray) -> None:
+    alpha = draw_seven(ink=255, paper=0)
+    for colour in ((0, 0, 0), (255, 255, 255)):  # dark or light strokes on a transparent canvas
+        im = Image.new("RGBA", alpha.size, colour + (0,))
+        im.putalpha(alpha)
+        assert similar(normalize(im), reference) > 0.95, colour
+
+
+def test_sixteen_bit_greyscale(reference: np.ndarray) -> None:
+    a = np.asarray(draw_seven(), np.uint16) * 257
+    im = Image.fromarray(a)  # mode I;16
+    assert im.mode.startswith("I")
+    assert to_grey(im).max() == pytest.approx(255.0)
+    assert similar(normalize(im), reference) > 0.98
+
+
+@pytest.mark.parametrize("image", [
+    Image.new("L", (200, 200), 255),
+    Image.new("RGB", (64, 48), (30, 30, 30)),
+    Image.new("RGBA", (100, 100), (0, 0, 0, 0)),
+    Image.fromarray(np.tile(np.linspace(60, 230, 640, dtype=np.float32), (480, 1)).astype(np.uint8)),
+    Image.fromarray(np.clip(np.random.default_rng(1).normal(200, 3, (600, 800)), 0, 255).astype(np.uint8)),
+], ids=["white", "dark", "transparent", "gradient", "paper-noise"])
+def test_blank_images_are_refused(image: Image.Image) -> None:
+    with pytest.raises(DigitsError, match="no digit found"):
+        normalize(image)
+
+
+def test_a_lone_blot_is_not_a_digit() -> None:
+    im = Image.new("L", (400, 400), 255)
+    ImageDraw.Draw(im).ellipse([150, 150, 250, 250], fill=0)
+    with pytest.raises(DigitsError, match="no digit found"):
+        normalize(im)
+
+
+def test_naive_baseline() -> None:
+    x = naive(draw_seven())
+    assert x.shape == (28, 28) and x.dtype == np.float32
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert x.mean() > 0.5  # no inversion: that is what made it fail on real images
+
+
+def test_load_image_errors(tmp_path: Path) -> None:
+    with pytest.raises(DigitsError, match="no such file"):
+        load_image(tmp_path / "missing.png")
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(DigitsError, match="empty file"):
+        load_image(tmp_path / "empty.png")
+
+
+def _label_reference(mask: np.ndarray) -> list[set[tuple[int, int]]]:
+    """8-connected components by breadth-first search."""
+    seen = np.zeros_like(mask)
+    comps = []
+    for start in zip(*np.nonzero(mask)):
+        if seen[start]:
+            continue
+        comp, queue = set(), deque([start])
+        seen[start] = True
+        while queue:
+            y, x = queue.popleft()
+            comp.add((y, x))
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    p = (y + dy, x + dx)
+                    if 0 <= p[0] < mask.shape[0] and 0 <= p[1] < mask.shape[1] and mask[p] and not seen[p]:
+                        seen[p] = True
+                        queue.append(p)
+        comps.append(comp)
+    return comps
+
+
+def test_connected_components_match_flood_fill() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        h, w = rng.integers(1, 30, size=2)
+        mask = rng.random((h, w)) < rng.random()
+        labels, boxes = _label(mask)
+        expected = _label_reference(mask)
+        assert len(boxes) == len(expected) == labels.max()
+        for comp in expected:
+            ids = {int(labels[p]) for p in comp}
+            assert len(ids) == 1
+            (i,) = ids
+            assert int((labels == i).sum()) == len(comp)
+            ys, xs = zip(*comp)
+            assert tuple(boxes[i - 1]) == (min(ys), min(xs), max(ys) + 1, max(xs) + 1)

@@ -1,0 +1,281 @@
+"""`digits predict`: output formats, exit codes, model loading and every kind of bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from digits import cli
+from digits.predict import DEFAULT_THRESHOLD, TOP_K
+
+LIKELY = 7  # the tiny model's bias makes every image a 7 ...
+LIKELY_P = float(np.exp(4.0) / (np.exp(4.0) + 9))  # ... with this probability (0.86)
+
+
+def _convert(model) -> bytes:
+    import tensorflow as tf
+
+    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny models made here: the right shape (.tflite and .keras) and wrong shapes.
+
+    The right one ignores its input (zero weights) and favours 7, so its answers are known.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    import keras
+
+    d = tmp_path_factory.mktemp("models")
+    bias = np.zeros(10, np.float32)
+    bias[LIKELY] = 4.0
+    inp = keras.Input((28, 28), name="image")
+    out = keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros",
+                             bias_initializer=keras.initializers.Constant(bias))(keras.layers.Flatten()(inp))
+    good = keras.Model(inp, out)
+    good.save(d / "good.keras")
+    (d / "good.tflite").write_bytes(_convert(good))
+
+    inp = keras.Input((32, 32))
+    wrong_in = keras.Model(inp, keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inp)))
+    wrong_in.save(d / "wrong_in.keras")
+    inp = keras.Input((28, 28))
+    wrong_out = keras.Model(inp, keras.layers.Dense(5, activation="softmax")(keras.layers.Flatten()(inp)))
+    (d / "wrong_out.tflite").write_bytes(_convert(wrong_out))
+    (d / "garbage.tflite").write_bytes(b"not a flatbuffer at all" * 10)
+    (d / "model.onnx").write_bytes(b"\x08\x01")
+    return {p.stem if p.suffix != ".keras" else p.stem + "_keras": p for p in d.iterdir()}
+
+
+def digit_png(path: Path, size: tuple[int, int] = (120, 120)) -> Path:
+    im = Image.new("L", size, 255)
+    w, h = size
+    ImageDraw.Draw(im).line([(0.3 * w, 0.2 * h), (0.7 * w, 0.2 * h), (0.45 * w, 0.8 * h)], fill=0,
+                            width=max(2, w // 15))
+    im.save(path)
+    return path
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def huge_png(path: Path, side: int = 20000) -> Path:
+    """A genuine side×side 1-bit PNG: 400 megapixels, about 50 kB on disk."""
+    row = b"\x00" + b"\xff" * ((side + 7) // 8)  # filter byte + one white row
+    z = zlib.compressobj(9)
+    data = b"".join(z.compress(row) for _ in range(side)) + z.flush()
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", data)
+                     + png_chunk(b"IEND", b""))
+    return path
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One good image and every bad input the issue lists."""
+    d = tmp_path_factory.mktemp("inputs")
+    good = digit_png(d / "seven.png")
+    buf = io.BytesIO()
+    Image.open(good).convert("RGB").save(buf, "JPEG", quality=90)
+    jpeg = buf.getvalue()
+    png = good.read_bytes()
+
+    (d / "empty.png").write_bytes(b"")
+    (d / "truncated.png").write_bytes(png[: len(png) // 2])
+    (d / "truncated.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    (d / "text.png").write_text("this is not an image\n")
+    huge_png(d / "huge.png")
+    frames = [Image.new("L", (50, 50), v) for v in (0, 255)]
+    frames[0].save(d / "animated.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    sixteen = np.asarray(Image.open(good), np.uint16) * 257
+    Image.fromarray(sixteen).save(d / "sixteen.png")
+    Image.new("RGB", (200, 150), "white").save(d / "blank.png")
+    (d / "no_images").mkdir()
+    (d / "no_images" / "notes.txt").write_text("nothing to see")
+    (d / "some").mkdir()
+    digit_png(d / "some" / "b.png")
+    digit_png(d / "some" / "a.jpg", (90, 100))
+    (d / "some" / "readme.md").write_text("skipped: not an image extension")
+    return {p.name: p for p in d.iterdir()} | {"missing": d / "missing.png"}
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    rc = cli.main(argv)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def run_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[dict]]:
+    rc, out, _ = run(["predict", "--json", *argv], capsys)
+    return rc, json.loads(out)
+
+
+def check_prediction(obj: dict) -> None:
+    assert set(obj) == {"file", "digit", "confidence", "top", "uncertain"}
+    assert obj["digit"] == LIKELY and isinstance(obj["digit"], int)
+    assert obj["confidence"] == pytest.approx(LIKELY_P, abs=1e-3)
+    assert len(obj["top"]) == TOP_K and obj["top"][0] == [obj["digit"], obj["confidence"]]
+    assert [p for _, p in obj["top"]] == sorted((p for _, p in obj["top"]), reverse=True)
+    assert obj["uncertain"] is False
+
+
+def test_text_output(models, inputs, capsys) -> None:
+    rc, out, err = run(["predict", "--model", str(models["good"]), str(inputs["seven.png"])], capsys)
+    assert rc == 0
+    assert out == f"{inputs['seven.png']}: 7 (confidence {LIKELY_P:.2f})\n"
+
+
+def test_json_output(models, inputs, capsys) -> None:
+    rc, objs = run_json(["--model", str(models["good"]), str(inputs["seven.png"])], capsys)
+    assert rc == 0 and len(objs) == 1
+    assert objs[0]["file"] == str(inputs["seven.png"])
+    check_prediction(objs[0])
+
+
+def test_threshold_marks_uncertain(models, inputs, capsys) -> None:
+    args = ["--model", str(models["good"]), "--threshold", "0.9", str(inputs["seven.png"])]
+    rc, objs = run_json(args, capsys)
+    assert rc == 0 and objs[0]["uncertain"] is True
+    rc, out, _ = run(["predict", *args], capsys)
+    assert rc == 0 and out.rstrip().endswith("uncertain)")
+
+
+def test_threshold_default_matches_library() -> None:
+    assert cli.PREDICT_THRESHOLD == DEFAULT_THRESHOLD
+
+
+def test_directory_is_scanned_sorted_for_images_only(models, inputs, capsys) -> None:
+    rc, objs = run_json(["--model", str(models["good"]), str(inputs["some"])], capsys)
+    assert rc == 0
+    assert [Path(o["file"]).name for o in objs] == ["a.jpg", "b.png"]
+    for o in objs:
+        check_prediction(o)
+
+
+BAD = {
+    "empty.png": "empty file",
+    "truncated.png": "cannot decode image",
+    "truncated.jpg": "cannot decode image",
+    "text.png": "not an image",
+    "huge.png": "image too large",
+    "animated.gif": "animated",
+    "blank.png": "no digit found",
+    "no_images": "no image files in directory",
+    "missing": "no such file",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_input_is_a_one_line_error_entry(name, models, inputs, capsys) -> None:
+    good = str(inputs["seven.png"])
+    rc, objs = run_json(["--model", str(models["good"]), good, str(inputs[name]), good], capsys)
+    assert rc == 1
+    assert len(objs) == 3
+    check_prediction(objs[0])
+    check_prediction(objs[2])  # the run goes on after the bad input
+    assert set(objs[1]) == {"file", "error"}
+    assert objs[1]["file"] == str(inputs[name])
+    assert BAD[name] in objs[1]["error"]
+    assert "\n" not in objs[1]["error"] and "Traceback" not in objs[1]["error"]
+
+
+def test_all_bad_inputs_together_in_text_mode(models, inputs, capsys) -> None:
+    paths = [str(inputs[n]) for n in sorted(BAD)]
+    rc, out, err = run(["predict", "--model", str(models["good"]), *paths], capsys)
+    assert rc == 1 and out == ""
+    lines = err.splitlines()
+    assert len(lines) == len(BAD)
+    for line, name in zip(lines, sorted(BAD)):
+        assert line.startswith(f"{inputs[name]}: error: ") and BAD[name] in line
+
+
+def test_sixteen_bit_png_is_read(models, inputs, capsys) -> None:
+    rc, objs = run_json(["--model", str(models["good"]), str(inputs["sixteen.png"])], capsys)
+    assert rc == 0
+    check_prediction(objs[0])
+
+
+def test_keras_model_gives_the_same_answers(models, inputs, capsys) -> None:
+    paths = [str(inputs["seven.png"]), str(inputs["some"])]
+    _, a = run_json(["--model", str(models["good"]), *paths], capsys)
+    rc, b = run_json(["--model", str(models["good_keras"]), *paths], capsys)
+    assert rc == 0 and a == b
+
+
+@pytest.mark.parametrize("model, message", [
+    ("wrong_in_keras", "expected (None, 28, 28) to (None, 10)"),
+    ("wrong_out", "expected (N, 28, 28) to (N, 10)"),
+    ("garbage", "not a loadable TFLite model"),
+    ("model", "unsupported model format"),
+])
+def test_unusable_model_is_refused(model, message, models, inputs, capsys) -> None:
+    rc, out, err = run(["predict", "--model", str(models[model]), str(inputs["seven.png"])], capsys)
+    assert rc == 1 and out == ""
+    assert err.startswith("digits predict: error: ") and message in err
+    assert len(err.splitlines()) == 1
+
+
+def test_missing_model_says_to_run_dvc_repro(inputs, capsys, tmp_path, monkeypatch) -> None:
+    rc, _, err = run(["predict", "--model", str(tmp_path / "nope.tflite"), str(inputs["seven.png"])], capsys)
+    assert rc == 1 and "model not found" in err and "dvc repro" in err
+    monkeypatch.setenv("DIGITS_MODEL", str(tmp_path / "env.tflite"))
+    rc, _, err = run(["predict", str(inputs["seven.png"])], capsys)
+    assert rc == 1 and "env.tflite" in err and "DIGITS_MODEL" in err
+
+
+def test_default_model_is_models_model_tflite_in_the_working_directory(models, inputs, capsys, tmp_path,
+                                                                    monkeypatch) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "model.tflite").write_bytes(models["good"].read_bytes())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DIGITS_MODEL", raising=False)
+    rc, objs = run_json([str(inputs["seven.png"])], capsys)
+    assert rc == 0
+    check_prediction(objs[0])
+    monkeypatch.setenv("DIGITS_MODEL", str(models["good_keras"]))  # the variable wins
+    rc, objs = run_json([str(inputs["seven.png"])], capsys)
+    assert rc == 0
+
+
+@pytest.mark.parametrize("argv", [
+    [],
+    ["predict"],
+    ["predict", "--no-such-option", "x.png"],
+    ["predict", "--threshold", "1.5", "x.png"],
+    ["predict", "--threshold", "abc", "x.png"],
+    ["frobnicate"],
+])
+def test_usage_errors_exit_2(argv, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_console_script_never_imports_tensorflow(models, inputs) -> None:
+    """The cold path: a fresh process, the real entry point, no TensorFlow or Keras."""
+    code = ("import sys; from digits.cli import main; rc = main(sys.argv[1:]); "
+            "heavy = [m for m in ('tensorflow', 'keras', 'scipy') if m in sys.modules]; "
+            "print('HEAVY', heavy); sys.exit(rc)")
+    argv = ["predict", "--model", str(models["good"]), str(inputs["seven.png"]), str(inputs["blank.png"])]
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1  # the blank image
+    assert f"{inputs['seven.png']}: 7 (confidence" in proc.stdout
+    assert "HEAVY []" in proc.stdout
+    assert f"{inputs['blank.png']}: error: no digit found" in proc.stderr

@@ -1,0 +1,101 @@
+"""Stage scripts as users run them: bad params and bad inputs stop early, in one line, writing nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import ROOT
+
+PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
+ARGS = {
+    "fetch": ["--out", "out/raw.npz"],
+    "preprocess": ["--raw", "in/raw.npz", "--out-dir", "out"],
+    "train": ["--train", "in/train.npz", "--val", "in/val.npz", "--model", "out/m.keras",
+              "--tflite", "out/m.tflite", "--provenance", "out/p.json", "--live", "out/live"],
+    "evaluate": ["--test", "in/test.npz", "--model", "in/m.keras", "--tflite", "in/m.tflite",
+                 "--metrics", "out/t.json", "--per-class", "out/pc.json", "--confusion", "out/cm.csv",
+                 "--predictions", "out/p.csv", "--probs", "out/probs.npz"],
+    "plots": ["--train", "in/train.npz", "--test", "in/test.npz", "--probs", "in/probs.npz",
+              "--confusion", "in/cm.csv", "--live", "in/live", "--out-dir", "out"],
+}
+
+
+def run_stage(tmp: Path, stage: str, params: dict) -> subprocess.CompletedProcess:
+    (tmp / "params.yaml").write_text(yaml.safe_dump(params))
+    (tmp / "in").mkdir(exist_ok=True)
+    (tmp / "out").mkdir(exist_ok=True)
+    env = {**os.environ, "MNIST_MIRROR": ""}
+    return subprocess.run([sys.executable, str(ROOT / "stages" / f"{stage}.py"), *ARGS[stage]], cwd=tmp,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def assert_one_line_failure(res: subprocess.CompletedProcess, stage: str, fragment: str, tmp: Path) -> None:
+    assert res.returncode == 1, res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith(f"{stage}: error: ") and fragment in lines[0]
+    assert list((tmp / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("stage, section_update, fragment", [
+    ("fetch", {"timeout": 5}, "fetch.timeout: unknown key"),
+    ("fetch", {"attempts": 0}, "fetch.attempts: Input should be greater than or equal to 1"),
+    ("preprocess", {"val_fraction": 0}, "preprocess.val_fraction"),
+    ("preprocess", {"seed": "abc"}, "preprocess.seed"),
+    ("train", {"epochs": -1}, "train.epochs"),
+    ("train", {"model": "resnet"}, "train.model"),
+    ("train", {"optimiser": "sgd"}, "train.optimiser: unknown key"),
+    ("evaluate", {"batch_size": 1.5}, "evaluate.batch_size"),
+    ("plots", {"grid_rows": 0}, "plots.grid_rows"),
+])
+def test_bad_param_stops_before_work(tmp_path, stage, section_update, fragment):
+    params = {k: dict(v) for k, v in PARAMS.items()}
+    params[stage].update(section_update)
+    res = run_stage(tmp_path, stage, params)
+    assert_one_line_failure(res, stage, fragment, tmp_path)
+
+
+def _save(path: Path, **arrays) -> None:
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+@pytest.mark.parametrize("x, y, fragment", [
+    (np.zeros((10, 28, 27), np.uint8), np.arange(10), "expected shape (N, 28, 28)"),
+    (np.zeros((10, 28, 28), np.float64), np.arange(10), "expected dtype uint8"),
+    (np.zeros((10, 28, 28), np.uint8), np.arange(10) + 3, "labels must be in 0..9"),
+])
+def test_preprocess_refuses_bad_raw_arrays(tmp_path, x, y, fragment):
+    (tmp_path / "in").mkdir()
+    good_x, good_y = np.zeros((20, 28, 28), np.uint8), np.arange(20) % 10
+    _save(tmp_path / "in/raw.npz", x_train=x, y_train=y, x_test=good_x, y_test=good_y)
+    res = run_stage(tmp_path, "preprocess", PARAMS)
+    assert_one_line_failure(res, "preprocess", fragment, tmp_path)
+
+
+@pytest.mark.parametrize("x, y, fragment", [
+    (np.full((10, 28, 28), np.nan, np.float32), np.arange(10), "NaN"),
+    (np.zeros((10, 28, 28), np.float32), np.arange(10) - 1, "labels must be in 0..9"),
+    (np.zeros((10, 784), np.float32), np.arange(10), "expected shape (N, 28, 28)"),
+    (np.zeros((10, 28, 28), np.uint8), np.arange(10), "expected dtype float32"),
+])
+def test_evaluate_refuses_bad_test_arrays(tmp_path, x, y, fragment):
+    (tmp_path / "in").mkdir()
+    _save(tmp_path / "in/test.npz", x=x, y=y)
+    res = run_stage(tmp_path, "evaluate", PARAMS)
+    assert_one_line_failure(res, "evaluate", fragment, tmp_path)
+
+
+def test_missing_and_corrupt_inputs(tmp_path):
+    res = run_stage(tmp_path, "preprocess", PARAMS)
+    assert_one_line_failure(res, "preprocess", "in/raw.npz: no such file", tmp_path)
+    (tmp_path / "in/raw.npz").write_bytes(b"PK\x03\x04 truncated")
+    res = run_stage(tmp_path, "preprocess", PARAMS)
+    assert_one_line_failure(res, "preprocess", "not a readable .npz file", tmp_path)
