@@ -26,7 +26,8 @@ from digits.errors import DigitsError, one_line
 from digits.normalize import load_image, naive, normalize
 from digits.predict import DEFAULT_THRESHOLD, load_model, resolve_model_path
 
-DEFAULT_DATA = Path("/work/shared/data/real-digits")
+# The development set sits beside the repository (../shared), as in CI.
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-digits"
 KINDS = ("photo", "screenshot", "drawing dark-on-light", "drawing light-on-dark")
 METHODS = {"naive": naive, "normalize": normalize}
 

@@ -48,11 +48,11 @@ def main() -> None:
         result = train(tr["x"], tr["y"], va["x"], va["y"], p, callbacks=[LiveCurves(live)],
                        verbose=1 if sys.stdout.isatty() else 2)
         best = result.best_epoch - 1
-        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-            live.summary[key.replace("val_", "val/") if key.startswith("val_") else f"train/{key}"] = \
-                result.history[key][best]
+        # dvclive's summary holds the last epoch; "best" is the val peak (the saved model with early stopping).
         # No wall time here: metrics must be identical when the params are (it is in provenance).
-        live.summary.update({"best_epoch": result.best_epoch, "epochs_run": result.epochs_run})
+        live.summary.update({"epochs_run": result.epochs_run, "best": {
+            "epoch": result.best_epoch, "val_accuracy": result.history["val_accuracy"][best],
+            "val_loss": result.history["val_loss"][best]}})
         live.end()
 
     model = result.model

@@ -88,7 +88,8 @@ def test_outputs(project):
     for png in ("confusion_matrix", "training_curves", "test_predictions", "worst_errors", "train_samples"):
         assert (project / f"metrics/plots/{png}.png").stat().st_size > 1000
     live = json.loads((project / "metrics/train/metrics.json").read_text())
-    assert live["epochs_run"] == 2 and 0 < live["val/accuracy"] <= 1
+    assert live["epochs_run"] == 2 and 0 < live["val"]["accuracy"] <= 1
+    assert live["best"]["epoch"] in (1, 2) and live["step"] == 1
     for split in ("train", "val"):
         rows = (project / f"metrics/train/plots/metrics/{split}/loss.tsv").read_text().splitlines()
         assert len(rows) == 3  # header + 2 epochs

@@ -46,3 +46,18 @@ def test_npz_round_trip_and_errors(tmp_path):
     path.write_bytes(b"not a zip")
     with pytest.raises(DigitsError, match="not a readable .npz"):
         load_npz(path, ("x",))
+
+
+def test_outputs_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        write_json(tmp_path / "m.json", {})
+        with atomic_path(tmp_path / "d", directory=True) as tmp:
+            (tmp / "f").write_text("x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "m.json").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755

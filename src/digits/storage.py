@@ -23,6 +23,12 @@ from digits.errors import DigitsError
 TMP_PREFIX = ".tmp-"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _clear_stale(target: Path) -> None:
     # A killed earlier run may have left its temporary sibling behind.
     for stale in target.parent.glob(f"{TMP_PREFIX}*-{target.name}"):
@@ -50,6 +56,8 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterat
         tmp = Path(name)
     try:
         yield tmp
+        # mkstemp/mkdtemp create private (0600/0700) entries; outputs get the usual mode.
+        tmp.chmod((0o777 if directory else 0o666) & ~_umask())
         if directory:
             if target.exists():
                 shutil.rmtree(target)
