@@ -144,6 +144,36 @@ def run_one(name: str, quick: bool) -> dict:
     return out
 
 
+def _best_throughput(result: dict) -> float:
+    inf = result["inference"]
+    return max(inf["keras_batch1024_images_per_s"], inf["litert_batch1024_images_per_s"])
+
+
+def summarize(results: dict) -> dict:
+    """Ratios and goals. If the reference never reaches the target, its whole training time
+    stands in for its time to target, which makes our ratio an upper bound (we are at least
+    that much faster)."""
+    ref, ours = results["reference"], results["ours"]
+    ref_t = ref["seconds_to_target"]
+    ref_reached = ref_t is not None
+    if not ref_reached:
+        ref_t = ref["train_seconds_total"]
+    ratio = ours["seconds_to_target"] / ref_t if ours["seconds_to_target"] else None
+    return {
+        "target_test_accuracy": TARGET,
+        "reference_reached_target": ref_reached,
+        "reference_final_test_accuracy": ref["final_test_accuracy"],
+        "time_to_target_ratio_ours_over_reference": ratio,
+        "ratio_is_upper_bound": not ref_reached,
+        "total_train_time_ratio_ours_over_reference": ours["train_seconds_total"] / ref["train_seconds_total"],
+        # Throughput goals by the faster runtime: `digits predict` serves with LiteRT.
+        "goals": {"ratio<=0.2": ratio is not None and ratio <= 0.2,
+                  "ours_final>=0.996": ours["final_test_accuracy"] >= 0.996,
+                  "mlp_batched>=200k/s": _best_throughput(results["mlp"]) >= 2e5,
+                  "cnn_batched>=5k/s": _best_throughput(ours) >= 5e3},
+    }
+
+
 def _fmt(v, spec: str) -> str:
     return "-" if v is None else format(v, spec)
 
@@ -169,18 +199,7 @@ def main() -> None:
         print("\n".join(lines[:-1]), flush=True)
         results[name] = json.loads(lines[-1])
 
-    ref, ours = results["reference"], results["ours"]
-    ratio = (ours["seconds_to_target"] / ref["seconds_to_target"]
-             if ours["seconds_to_target"] and ref["seconds_to_target"] else None)
-    summary = {
-        "target_test_accuracy": TARGET,
-        "time_to_target_ratio_ours_over_reference": ratio,
-        "total_train_time_ratio_ours_over_reference": ours["train_seconds_total"] / ref["train_seconds_total"],
-        "goals": {"ratio<=0.2": ratio is not None and ratio <= 0.2,
-                  "ours_final>=0.996": ours["final_test_accuracy"] >= 0.996,
-                  "mlp_batched>=200k/s": results["mlp"]["inference"]["keras_batch1024_images_per_s"] >= 2e5,
-                  "cnn_batched>=5k/s": ours["inference"]["keras_batch1024_images_per_s"] >= 5e3},
-    }
+    summary = summarize(results)
     doc = {"quick": args.quick, "machine": {"cpus": os.cpu_count(), "processor": platform.processor(),
                                              "python": platform.python_version()},
            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "summary": summary, "models": results}
@@ -197,8 +216,9 @@ def main() -> None:
               f"{r['peak_rss_mib']:8.0f} {inf['keras_batch1024_images_per_s']:12,.0f} "
               f"{inf['litert_batch1024_images_per_s']:11,.0f} {inf['keras_single_image_ms_median']:14.2f} "
               f"{inf['litert_single_image_ms_median']:13.3f}")
-    print(f"\nours/reference time to {TARGET:.1%}: {_fmt(ratio, '.3f')} (goal <= 0.2); "
-          f"goals met: {summary['goals']}")
+    bound = " (reference never reached it: upper bound vs its full run)" if summary["ratio_is_upper_bound"] else ""
+    print(f"\nours/reference time to {TARGET:.1%}: {_fmt(summary['time_to_target_ratio_ours_over_reference'], '.3f')}"
+          f"{bound} (goal <= 0.2); goals met: {summary['goals']}")
     print(f"bench: wrote {args.out}")
 
 
