@@ -128,6 +128,9 @@ def test_exp_run_reruns_only_downstream_of_train(project):
     plots = sh([str(BIN / "dvc"), "plots", "show", "-o", "plots_html"], project)
     html = (project / "plots_html/index.html").read_text()
     assert "confusion_matrix.png" in html and "Loss" in html, plots.stdout
+    sh([str(BIN / "dvc"), "plots", "diff", "HEAD", "one-epoch", "-o", "plots_diff"], project)
+    diff_html = (project / "plots_diff/index.html").read_text()
+    assert "one-epoch" in diff_html and "Accuracy" in diff_html and "confusion_matrix" in diff_html
     sh([str(BIN / "dvc"), "exp", "apply", "one-epoch"], project)  # leave the workspace at a known state
     sh(["git", "checkout", "-q", "--", "."], project)
     sh([str(BIN / "dvc"), "checkout", "-q"], project, check=False)
