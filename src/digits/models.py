@@ -17,9 +17,6 @@ from keras import layers
 from digits import IMAGE_SIZE, NUM_CLASSES
 from digits.augment import RandomAffine, RandomStroke  # registers them for load_model
 
-MODEL_NAMES = ("mlp", "cnn", "keras_io")
-
-
 def augmentation(*, shift: float, rotation_deg: float, zoom: float, shear_deg: float = 0.0,
                  stroke: float = 0.0, seed: int) -> list[layers.Layer]:
     """Training-only random stroke width and affine warp (empty when all are zero)."""

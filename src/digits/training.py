@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -61,19 +61,6 @@ class TrainResult:
     epochs_run: int
     best_epoch: int
     seconds: float
-    epoch_seconds: list[float] = field(default_factory=list)
-
-
-class _EpochTimer(keras.callbacks.Callback):
-    def __init__(self) -> None:
-        super().__init__()
-        self.seconds: list[float] = []
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._t = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.seconds.append(time.perf_counter() - self._t)
 
 
 def _targets(y: np.ndarray, label_smoothing: float) -> np.ndarray:
@@ -84,7 +71,8 @@ def _targets(y: np.ndarray, label_smoothing: float) -> np.ndarray:
 def train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
           p: TrainParams, *, callbacks: Sequence[keras.callbacks.Callback] = (),
           verbose: int | str = 2) -> TrainResult:
-    """Build, compile and fit the model in `p`; return a float32 model with the best weights."""
+    """Build, compile and fit the model in `p`; return it as float32 with its final weights
+    (the best epoch's when early stopping restores them)."""
     keras.mixed_precision.set_global_policy(p.precision)
     try:
         model = build_model(p)
@@ -100,8 +88,7 @@ def train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np
                                       ema_momentum=p.ema or 0.99)
     model.compile(optimizer=optimizer, loss=loss,
                   metrics=["accuracy"], jit_compile=False)  # XLA is 5x slower on CPU here
-    timer = _EpochTimer()
-    cbs: list[keras.callbacks.Callback] = [timer, *callbacks]
+    cbs: list[keras.callbacks.Callback] = list(callbacks)
     if p.early_stopping_patience:
         cbs.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=p.early_stopping_patience,
                                                  restore_best_weights=True, verbose=1))
@@ -113,7 +100,7 @@ def train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     val_acc = history.get("val_accuracy", [0.0])
     return TrainResult(model=to_float32(model, p), history=history, epochs_run=len(val_acc),
-                       best_epoch=int(np.argmax(val_acc)) + 1, seconds=seconds, epoch_seconds=timer.seconds)
+                       best_epoch=int(np.argmax(val_acc)) + 1, seconds=seconds)
 
 
 def to_float32(model: keras.Model, p: TrainParams) -> keras.Model:
