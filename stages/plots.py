@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from digits.errors import DigitsError, cli_entry

@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from digits import IMAGE_SIZE
+from digits.storage import write_bytes
 
 
 def tflite_bytes(model: keras.Model) -> bytes:
@@ -23,8 +24,6 @@ def tflite_bytes(model: keras.Model) -> bytes:
 
 def export_tflite(model: keras.Model, path: str | os.PathLike) -> int:
     """Write the TFLite model atomically; returns its size in bytes."""
-    from digits.storage import write_bytes
-
     blob = tflite_bytes(model)
     write_bytes(path, blob)
     return len(blob)

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from digits import IMAGE_SIZE, NUM_CLASSES
 from digits.errors import DigitsError, one_line
 from digits.normalize import IMAGE_EXTENSIONS, load_image, normalize
 
