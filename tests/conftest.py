@@ -65,3 +65,39 @@ def real_mirror() -> Path | None:
     if path and all((Path(path) / f.name).is_file() for f in FILES):
         return Path(path)
     return None
+
+
+LIKELY = 7  # the tiny model's bias makes every image a 7 ...
+LIKELY_P = float(np.exp(4.0) / (np.exp(4.0) + 9))  # ... with this probability (0.86)
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny models made here: the right shape (.tflite and .keras) and wrong shapes.
+
+    The right one ignores its input (zero weights) and favours 7, so its answers are known.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    from digits.export import tflite_bytes
+
+    d = tmp_path_factory.mktemp("models")
+    bias = np.zeros(10, np.float32)
+    bias[LIKELY] = 4.0
+    inp = keras.Input((28, 28), name="image")
+    out = keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros",
+                             bias_initializer=keras.initializers.Constant(bias))(keras.layers.Flatten()(inp))
+    good = keras.Model(inp, out)
+    good.save(d / "good.keras")
+    (d / "good.tflite").write_bytes(tflite_bytes(good))
+
+    inp = keras.Input((32, 32))
+    wrong_in = keras.Model(inp, keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inp)))
+    wrong_in.save(d / "wrong_in.keras")
+    inp = keras.Input((28, 28))
+    wrong_out = keras.Model(inp, keras.layers.Dense(5, activation="softmax")(keras.layers.Flatten()(inp)))
+    (d / "wrong_out.tflite").write_bytes(tflite_bytes(wrong_out))
+    (d / "garbage.tflite").write_bytes(b"not a flatbuffer at all" * 10)
+    (d / "model.onnx").write_bytes(b"\x08\x01")
+    return {p.stem if p.suffix != ".keras" else p.stem + "_keras": p for p in d.iterdir()}

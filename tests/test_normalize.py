@@ -200,3 +200,48 @@ def test_connected_components_match_flood_fill() -> None:
             assert int((labels == i).sum()) == len(comp)
             ys, xs = zip(*comp)
             assert tuple(boxes[i - 1]) == (min(ys), min(xs), max(ys) + 1, max(xs) + 1)
+
+
+@pytest.mark.parametrize("px", [64, 28, 16, 12])
+@pytest.mark.parametrize("light", [False, True], ids=["dark-ink", "light-ink"])
+def test_a_digit_filling_its_frame_is_read(px: int, light: bool) -> None:
+    """Tight crops: the strokes touch all four edges and cover much of the image; read as
+    the same digit with a wide margin of paper around it is."""
+    tight = draw_seven((300, 300), box=(0.06, 0.06, 0.94, 0.94), stroke=40)
+    page = Image.new("L", (900, 900), 255)
+    page.paste(tight, (300, 300))
+    im = tight.resize((px, px), Image.Resampling.LANCZOS)
+    if light:
+        im = Image.eval(im, lambda v: 255 - v)
+    assert similar(normalize(im), normalize(page)) > 0.85
+
+
+def test_a_faint_stroke_a_person_can_see_is_read(reference: np.ndarray) -> None:
+    """Ink only 18 grey levels darker than the paper, with a little sensor noise."""
+    a = np.asarray(draw_seven(ink=237, paper=255), np.float32)
+    a = a + np.random.default_rng(0).normal(0, 1.5, a.shape)
+    x = normalize(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)))
+    assert similar(x, reference) > 0.9
+
+
+def test_the_photo_in_a_phones_multi_picture_jpeg_is_read(tmp_path: Path, reference: np.ndarray) -> None:
+    photo = draw_seven((400, 300)).convert("RGB")
+    depth = Image.new("RGB", (100, 75), (128, 128, 128))
+    path = tmp_path / "phone.jpg"
+    photo.save(path, format="MPO", save_all=True, append_images=[depth], quality=90)
+    with Image.open(path) as raw:
+        assert raw.format == "MPO" and raw.n_frames == 2
+    im = load_image(path)
+    assert im.size == (400, 300)
+    assert similar(normalize(im), normalize(photo)) > 0.95
+
+
+@pytest.mark.parametrize("image", [
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, (300, 400), dtype=np.uint8)),
+    Image.fromarray(np.random.default_rng(3).integers(0, 256, (300, 400, 3), dtype=np.uint8)),
+    Image.new("RGB", (500, 400), (40, 90, 200)),
+    Image.fromarray(np.clip(230 + 2 * np.random.default_rng(4).normal(0, 1, (32, 32)), 0, 255).astype(np.uint8)),
+], ids=["grey-noise", "colour-noise", "uniform-colour", "small-blank"])
+def test_noise_and_plain_colours_are_refused(image: Image.Image) -> None:
+    with pytest.raises(DigitsError, match="no digit found"):
+        normalize(image)

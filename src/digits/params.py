@@ -111,12 +111,22 @@ class PlotsParams(_Section):
     dpi: Annotated[int, Field(strict=True, ge=50, le=400)] = 110
 
 
+class WildParams(_Section):
+    """The wild benchmark: how many digits per capture condition, and its seed."""
+
+    per_condition: Annotated[int, Field(strict=True, ge=10, le=5000)] = 200
+    blanks: Annotated[int, Field(strict=True, ge=0, le=5000)] = 100  # pages with no digit
+    seed: int = Field(default=SEED, strict=True)
+    workers: Annotated[int, Field(strict=True, ge=0, le=64)] = 0  # 0 = one per core (at most 4)
+
+
 SECTIONS: dict[str, type[_Section]] = {
     "fetch": FetchParams,
     "preprocess": PreprocessParams,
     "train": TrainParams,
     "evaluate": EvaluateParams,
     "plots": PlotsParams,
+    "wild": WildParams,
 }
 
 S = TypeVar("S", bound=_Section)

@@ -159,32 +159,44 @@ def prepare(path: str) -> np.ndarray:
         raise DigitsError(f"unexpected {type(exc).__name__}: {exc}") from None
 
 
+def predict_files(model: Model, files: Sequence[str | Result],
+                  threshold: float = DEFAULT_THRESHOLD) -> list[tuple[Result, np.ndarray | None]]:
+    """Normalise and classify `files` in one batch: each Result with the 28×28 image the
+    model saw (None where there is none). Items that are already Results pass through."""
+    results: list[Result | None] = []
+    seen: list[np.ndarray | None] = []
+    images: list[np.ndarray] = []
+    where: list[int] = []
+    for item in files:
+        if isinstance(item, Result):
+            results.append(item)
+            seen.append(None)
+            continue
+        try:
+            images.append(prepare(item))
+            where.append(len(results))
+            seen.append(images[-1])
+            results.append(None)
+        except DigitsError as exc:
+            results.append(Result(file=item, error=one_line(str(exc))))
+            seen.append(None)
+    if images:
+        probs = np.asarray(model.predict(np.stack(images)), dtype=np.float64)
+        for i, p in zip(where, probs, strict=True):
+            name = str(files[i])
+            if np.all(np.isfinite(p)) and np.all(p >= 0):
+                results[i] = Result.from_probs(name, p, threshold)
+            else:
+                # A broken export yields NaN; never print it as a confident digit 0.
+                results[i] = Result(file=name, error="the model returned invalid "
+                                    "probabilities (NaN or negative): is the model file broken?")
+    return list(zip(results, seen, strict=True))  # type: ignore[arg-type] - every slot is filled
+
+
 def predict_paths(model: Model, paths: Sequence[str], threshold: float = DEFAULT_THRESHOLD,
                   batch_size: int = BATCH_SIZE) -> Iterator[Result]:
     """Results for `paths` (directories expanded) in order, streamed batch by batch."""
     items = expand_inputs(paths)
     for start in range(0, len(items), batch_size):
-        chunk = items[start:start + batch_size]
-        results: list[Result | None] = []
-        images: list[np.ndarray] = []
-        where: list[int] = []
-        for item in chunk:
-            if isinstance(item, Result):
-                results.append(item)
-                continue
-            try:
-                images.append(prepare(item))
-                where.append(len(results))
-                results.append(None)
-            except DigitsError as exc:
-                results.append(Result(file=item, error=one_line(str(exc))))
-        if images:
-            probs = np.asarray(model.predict(np.stack(images)), dtype=np.float64)
-            for i, p in zip(where, probs, strict=True):
-                if np.all(np.isfinite(p)) and np.all(p >= 0):
-                    results[i] = Result.from_probs(chunk[i], p, threshold)
-                else:
-                    # A broken export yields NaN; never print it as a confident digit 0.
-                    results[i] = Result(file=chunk[i], error="the model returned invalid "
-                                        "probabilities (NaN or negative): is the model file broken?")
-        yield from results  # type: ignore[misc] - every slot is filled by now
+        for result, _ in predict_files(model, items[start:start + batch_size], threshold):
+            yield result

@@ -1,0 +1,76 @@
+"""Stage wild: MNIST test digits rendered as real image files, read by `digits predict`'s path.
+
+Writes the accuracy and refusal rate per capture condition (metrics JSON), one row per input
+(CSV), and a PNG grid per condition plus a summary chart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+
+from digits import benchmark, wild
+from digits.data import check_images, check_labels, describe
+from digits.errors import DigitsError, cli_entry
+from digits.params import WildParams, load_section
+from digits.storage import atomic_path, load_npz, write_json, write_text
+
+
+@cli_entry("wild")
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--test", required=True, help="test.npz from preprocess (never trained on)")
+    ap.add_argument("--tflite", required=True, help=".tflite model from train (what `digits predict` runs)")
+    ap.add_argument("--real", help="directory of real digits (labels.csv, images/): scored as its own condition")
+    ap.add_argument("--metrics", required=True, help="output metrics JSON")
+    ap.add_argument("--predictions", required=True, help="output per-input CSV")
+    ap.add_argument("--grids", required=True, help="output directory of PNG grids")
+    args = ap.parse_args()
+    p: WildParams = load_section("wild")
+
+    test = load_npz(args.test, ("x", "y"))
+    x, y = test["x"], test["y"]
+    check_images(x, f"{args.test}: x", dtype=np.float32)
+    check_labels(y, f"{args.test}: y", len(x))
+    print(describe("wild in test", x, y))
+    if not Path(args.tflite).is_file():
+        raise DigitsError(f"{args.tflite}: no such model (run train: dvc repro)")
+    real = Path(args.real) if args.real else None
+    if real is not None and not (real / "labels.csv").is_file():
+        raise DigitsError(f"{real}: no labels.csv (the real-digits development set)")
+    workers = p.workers or min(len(os.sched_getaffinity(0)), 4)
+    total = len(wild.CONDITIONS) + 1 + (real is not None)
+    print(f"wild: {len(wild.CONDITIONS)} conditions x {p.per_condition} digits, {p.blanks} blank pages"
+          f"{', the real development set' if real else ''}; seed {p.seed}, {workers} workers")
+    done = []
+
+    def progress(name: str, recs: list, secs: float) -> None:
+        done.append(name)
+        s = benchmark._rate(recs)
+        what = (f"refused {s['refusal_rate']:.1%}" if name == wild.BLANK
+                else f"accuracy {s['accuracy']:6.1%}  refused {s['refusal_rate']:5.1%}")
+        print(f"wild: [{len(done):2d}/{total}] {name:17s} {s['n']:4d} inputs  {what}  ({secs:.1f} s)", flush=True)
+
+    results = benchmark.run(x, y, args.tflite, real, p.per_condition, p.seed, workers,
+                            n_blank=p.blanks, progress=progress)
+    metrics = benchmark.score(results)
+    with atomic_path(args.grids, directory=True) as tmp:
+        for name, recs in results.items():
+            title = f"{name}: {wild.describe(name)}"
+            benchmark.grid(recs, title).save(tmp / f"{name}.png")
+        benchmark.summary_plot(metrics, tmp / "summary.png")
+    write_text(args.predictions, benchmark.predictions_csv(results))
+    write_json(args.metrics, metrics)
+    o = metrics["overall"]
+    print(f"wild: overall {o['accuracy']:.2%} of {o['n']} (95% CI {o['ci95_low']:.2%}-{o['ci95_high']:.2%}), "
+          f"refused {o['refusal_rate']:.2%}; worst {metrics['worst_condition']['name']} "
+          f"{metrics['worst_condition']['accuracy']:.1%}"
+          + (f"; dev set {metrics['dev_set']['accuracy']:.2%}" if "dev_set" in metrics else "")
+          + f"; blank pages refused {metrics['blank']['refused']:.0%}; wrote {args.metrics}")
+
+
+if __name__ == "__main__":
+    main()
