@@ -87,7 +87,8 @@ def test_uneven_lighting_noise_specks_and_page_border(reference: np.ndarray) -> 
     for cy, cx in rng.integers([0, w // 10], [h, w // 2], size=(25, 2)):  # specks, clear of the digit
         photo[cy:cy + 4, cx:cx + 4] = 30.0
     out = normalize(Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)))
-    assert similar(out, reference) > 0.85
+    # The light, noise, specks and desk change nothing: the same as the clean drawing.
+    assert similar(out, normalize(Image.fromarray(clean.astype(np.uint8)))) > 0.97
 
 
 def test_small_digit_in_large_image_is_looked_at_in_full_resolution(reference: np.ndarray) -> None:
