@@ -246,3 +246,47 @@ def test_the_photo_in_a_phones_multi_picture_jpeg_is_read(tmp_path: Path, refere
 def test_noise_and_plain_colours_are_refused(image: Image.Image) -> None:
     with pytest.raises(DigitsError, match="no digit found"):
         normalize(image)
+
+
+@pytest.mark.parametrize("grid", [False, True], ids=["ruled", "squared"])
+def test_paper_lines_crossing_the_digit_are_removed(grid: bool) -> None:
+    clean = draw_seven((400, 400), stroke=14)
+    a = np.asarray(clean, np.float32)
+    lined = a.copy()
+    for y in range(13, 400, 37):
+        lined[y:y + 2, :] = np.minimum(lined[y:y + 2, :], 150)
+        if grid:
+            lined[:, y:y + 2] = np.minimum(lined[:, y:y + 2], 150)
+    out = normalize(Image.fromarray(lined.astype(np.uint8)))
+    assert similar(out, normalize(clean)) > 0.9
+
+
+def test_a_stem_filling_the_frames_height_is_not_taken_for_a_line() -> None:
+    im = Image.new("L", (300, 400), 255)
+    d = ImageDraw.Draw(im)
+    d.line([(200, 0), (200, 399)], fill=0, width=30)  # a 4's stem, top to bottom
+    d.line([(200, 10), (40, 260), (280, 260)], fill=0, width=30)
+    out = normalize(im)
+    cols = np.flatnonzero(out.max(axis=0) > 0.5)
+    rows = np.flatnonzero(out.max(axis=1) > 0.5)
+    assert rows[-1] - rows[0] >= 18  # the stem is kept: the digit is 20 px tall
+    assert cols[-1] - cols[0] >= 10
+
+
+def test_a_dark_frame_around_the_page_is_not_a_digit() -> None:
+    a = np.full((400, 500), 235, np.float32)
+    yy, xx = np.mgrid[0:400, 0:500]
+    r = np.hypot((yy - 200) / 200, (xx - 250) / 250)
+    a *= np.clip(1.25 - 0.6 * r ** 2, 0.3, 1)  # strong vignetting: dark corners and edges
+    with pytest.raises(DigitsError, match="no digit found"):
+        normalize(Image.fromarray(a.astype(np.uint8)))
+
+
+def test_a_shadow_over_most_of_the_page_does_not_invert_the_ink() -> None:
+    """With 70% of the page in shadow the median pixel is shadowed paper; the lit paper is
+    then as far from it as the ink is, and a global rule takes the paper for light ink."""
+    clean = draw_seven((500, 400), box=(0.35, 0.15, 0.65, 0.75), stroke=40, ink=20, paper=235)
+    a = np.asarray(clean, np.float32)
+    a[int(0.3 * a.shape[0]):, :] *= 0.45  # a sharp-edged shadow across the lower 70 %
+    out = normalize(Image.fromarray(a.astype(np.uint8)))
+    assert similar(out, normalize(clean)) > 0.9

@@ -28,7 +28,20 @@ SMALL = {
     "train": {"epochs": 2, "batch_size": 64, "precision": "float32",
               "cnn": {"filters": [8, 16], "batchnorm": True}},
     "plots": {"dpi": 50},
+    "wild": {"per_condition": 10, "blanks": 5},
 }
+
+
+def fake_real_digits(root: Path) -> None:
+    """A two-image stand-in for ../shared/data/real-digits, where the wild stage looks for it."""
+    from PIL import Image, ImageDraw
+
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    for name, pts in (("7_a.png", [(20, 20), (80, 20), (45, 100)]), ("1_a.png", [(50, 15), (50, 105)])):
+        im = Image.new("L", (100, 120), 255)
+        ImageDraw.Draw(im).line(pts, fill=0, width=9)
+        im.save(root / "images" / name)
+    (root / "labels.csv").write_text("file,label\n7_a.png,7\n1_a.png,1\n")
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -56,6 +69,7 @@ def project(tmp_path_factory) -> Path:
             shutil.copytree(src, proj / item, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         else:
             shutil.copy(src, proj / item)
+    fake_real_digits(proj.parent / "shared" / "data" / "real-digits")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     (proj / "params.yaml").write_text(yaml.safe_dump(_merge(params, SMALL), sort_keys=False))
     sh(["git", "init", "-q"], proj)
@@ -87,6 +101,13 @@ def test_outputs(project):
     assert len(prov["data"]["inputs_sha256"]) == 2
     for png in ("confusion_matrix", "training_curves", "test_predictions", "worst_errors", "train_samples"):
         assert (project / f"metrics/plots/{png}.png").stat().st_size > 1000
+    wild = json.loads((project / "metrics/wild.json").read_text())
+    assert len(wild["conditions"]) == 24 and all(c["n"] == 10 for c in wild["conditions"].values())
+    assert wild["dev_set"]["n"] == 2 and wild["blank"]["n"] == 5
+    assert 0 <= wild["overall"]["accuracy"] <= 1 and wild["overall"]["n"] == 240
+    assert (project / "metrics/wild/summary.png").stat().st_size > 1000
+    assert len(list((project / "metrics/wild").glob("*.png"))) == 24 + 2 + 1
+    assert len((project / "metrics/wild_predictions.csv").read_text().splitlines()) == 1 + 240 + 5 + 2
     live = json.loads((project / "metrics/train/metrics.json").read_text())
     assert live["epochs_run"] == 2 and 0 < live["val"]["accuracy"] <= 1
     assert live["best"]["epoch"] in (1, 2) and live["step"] == 1
@@ -119,8 +140,9 @@ def test_second_repro_is_a_noop(project):
 
 def test_exp_run_reruns_only_downstream_of_train(project):
     res = sh([str(BIN / "dvc"), "exp", "run", "-S", "train.epochs=1", "-n", "one-epoch"], project)
-    ran = {s for s in ("fetch", "preprocess", "train", "evaluate", "plots") if f"Running stage '{s}'" in res.stdout}
-    assert ran == {"train", "evaluate", "plots"}
+    ran = {s for s in ("fetch", "preprocess", "train", "evaluate", "wild", "plots")
+           if f"Running stage '{s}'" in res.stdout}
+    assert ran == {"train", "evaluate", "wild", "plots"}
     show = sh([str(BIN / "dvc"), "exp", "show", "--json"], project).stdout
     assert "one-epoch" in show
     diff = sh([str(BIN / "dvc"), "metrics", "diff", "HEAD", "--json"], project)

@@ -22,6 +22,8 @@ ARGS = {
     "evaluate": ["--test", "in/test.npz", "--model", "in/m.keras", "--tflite", "in/m.tflite",
                  "--metrics", "out/t.json", "--per-class", "out/pc.json", "--confusion", "out/cm.csv",
                  "--predictions", "out/p.csv", "--probs", "out/probs.npz"],
+    "wild": ["--test", "in/test.npz", "--tflite", "in/m.tflite", "--real", "in/real", "--metrics", "out/w.json",
+             "--predictions", "out/w.csv", "--grids", "out/wild"],
     "plots": ["--train", "in/train.npz", "--test", "in/test.npz", "--probs", "in/probs.npz",
               "--confusion", "in/cm.csv", "--live", "in/live", "--out-dir", "out"],
 }
@@ -54,6 +56,8 @@ def assert_one_line_failure(res: subprocess.CompletedProcess, stage: str, fragme
     ("train", {"optimiser": "sgd"}, "train.optimiser: unknown key"),
     ("evaluate", {"batch_size": 1.5}, "evaluate.batch_size"),
     ("plots", {"grid_rows": 0}, "plots.grid_rows"),
+    ("wild", {"per_condition": 0}, "wild.per_condition"),
+    ("wild", {"conditions": ["blur"]}, "wild.conditions: unknown key"),
 ])
 def test_bad_param_stops_before_work(tmp_path, stage, section_update, fragment):
     params = {k: dict(v) for k, v in PARAMS.items()}
@@ -99,3 +103,17 @@ def test_missing_and_corrupt_inputs(tmp_path):
     (tmp_path / "in/raw.npz").write_bytes(b"PK\x03\x04 truncated")
     res = run_stage(tmp_path, "preprocess", PARAMS)
     assert_one_line_failure(res, "preprocess", "not a readable .npz file", tmp_path)
+
+
+def test_wild_refuses_missing_model_and_dev_set(tmp_path):
+    (tmp_path / "in").mkdir()
+    _save(tmp_path / "in/test.npz", x=np.zeros((20, 28, 28), np.float32), y=np.arange(20) % 10)
+    res = run_stage(tmp_path, "wild", PARAMS)
+    assert_one_line_failure(res, "wild", "in/m.tflite: no such model", tmp_path)
+    (tmp_path / "in/m.tflite").write_bytes(b"x")
+    res = run_stage(tmp_path, "wild", PARAMS)
+    assert_one_line_failure(res, "wild", "in/real: no labels.csv", tmp_path)
+    (tmp_path / "in/real").mkdir()
+    (tmp_path / "in/real/labels.csv").write_text("file,label\n")
+    res = run_stage(tmp_path, "wild", PARAMS)
+    assert_one_line_failure(res, "wild", "not a loadable TFLite model", tmp_path)

@@ -83,3 +83,30 @@ class RandomStroke(layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "p": self.p, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="digits")
+class RandomResample(layers.Layer):
+    """With probability `p`, redraw the image from a low-resolution copy: 2×2 average, then
+    bilinear back to 28×28, as a digit from a 12-16 px crop or a blurred photo comes out of
+    normalisation (soft, blocky edges)."""
+
+    def __init__(self, p: float = 0.0, seed: int | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.p, self.seed = p, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x, training: bool | None = None):
+        if not training or self.p <= 0:
+            return x
+        h, w = x.shape[1], x.shape[2]
+        low = ops.average_pool(x, 2, strides=2, padding="valid")
+        up = ops.image.resize(low, (h, w), interpolation="bilinear")
+        u = keras.random.uniform((ops.shape(x)[0], 1, 1, 1), seed=self.seed_generator)
+        return ops.where(u < self.p, ops.cast(up, x.dtype), x)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "p": self.p, "seed": self.seed}

@@ -128,6 +128,9 @@ def run(images: np.ndarray, labels: np.ndarray, model_path: str | os.PathLike,
         conditions: list[str] | None = None,
         progress: Callable[[str, list[Record], float], None] | None = None) -> dict[str, list[Record]]:
     """Records per condition (in CONDITIONS order, then BLANK and DEV_SET if real_dir)."""
+    from digits.tflite import TFLiteClassifier
+
+    TFLiteClassifier(model_path)  # a broken model fails here, in one line, not in every worker
     names = (list(conditions or wild.CONDITIONS) + ([wild.BLANK] if n_blank else [])
              + ([DEV_SET] if real_dir else []))
     init = (images, labels, str(model_path), str(real_dir) if real_dir else None, n, n_blank, seed)
@@ -152,7 +155,9 @@ def _rate(recs: list[Record]) -> dict:
     n = len(recs)
     k = sum(r.correct for r in recs)
     lo, hi = wilson(k, n)
-    return {"n": n, "accuracy": k / n if n else 0.0, "refusal_rate": sum(r.error is not None for r in recs) / max(n, 1),
+    refused = sum(r.error is not None for r in recs) / max(n, 1)
+    # answered = 1 - refusal_rate, so that the gate's floors (minimums) can bound refusals.
+    return {"n": n, "accuracy": k / n if n else 0.0, "refusal_rate": refused, "answered": 1.0 - refused,
             "errors": n - k, "ci95_low": round(lo, 4), "ci95_high": round(hi, 4)}
 
 

@@ -15,14 +15,17 @@ import tensorflow as tf
 from keras import layers
 
 from digits import IMAGE_SIZE, NUM_CLASSES
-from digits.augment import RandomAffine, RandomStroke  # registers them for load_model
+from digits.augment import RandomAffine, RandomResample, RandomStroke  # registers them for load_model
 
 def augmentation(*, shift: float, rotation_deg: float, zoom: float, shear_deg: float = 0.0,
-                 stroke: float = 0.0, seed: int) -> list[layers.Layer]:
-    """Training-only random stroke width and affine warp (empty when all are zero)."""
+                 stroke: float = 0.0, resample: float = 0.0, seed: int) -> list[layers.Layer]:
+    """Training-only random stroke width, low-resolution redraw and affine warp (empty when
+    all are zero)."""
     out: list[layers.Layer] = []
     if stroke > 0:
         out.append(RandomStroke(stroke, seed=seed, name="aug_stroke"))
+    if resample > 0:
+        out.append(RandomResample(resample, seed=seed + 2, name="aug_resample"))
     if shift or rotation_deg or zoom or shear_deg:
         out.append(RandomAffine(rotation_deg=rotation_deg, zoom=zoom, shear_deg=shear_deg, shift=shift,
                                 seed=seed + 1, name="aug_affine"))

@@ -63,6 +63,8 @@ MIN_CONTRAST = 8.0
 # The spread of the lower half of Gaussian noise (Otsu splits pure noise near its mean)
 # is this much smaller than the whole's: 1.69, measured on 2 million samples.
 TRUNCATED = 1.7
+# The digit holds at least this share of the ink left after page structure is dropped.
+MIN_SHARE = 0.5
 # Paper lines are at most this fraction of the image side thick (a 512-pixel working image: 5).
 LINE_WIDTH = 0.01
 # Ink pieces closer than this (working pixels) are joined before the digit is chosen.
@@ -180,16 +182,30 @@ def _dark_ink(x: np.ndarray, crop: bool = False) -> bool:
 
     The paper is most of the image, so the median pixel is paper; the ink is at the end of
     the range farther from it. Each end is the mean of its most extreme 0.05% of pixels,
-    not the 1st/99th percentile, which misses a digit covering under 1%. In a crop, a bold
-    digit can cover more of the image than the paper does, but the paper still holds most
-    of the frame's edge (the digit touches it at a few places): the median of the edge
-    pixels is the paper there.
+    not the 1st/99th percentile, which misses a digit covering under 1%. Judged on the
+    image divided by its paper level (block medians, an eighth of the side), in log units:
+    a shadow over half a photo would otherwise make the shadowed paper the median and the
+    lit paper the far end.
+    In a crop, a bold digit can cover more of the image than the paper does, but the paper
+    still holds most of the frame's edge (the digit touches it at a few places): the
+    median of the edge pixels is the paper there.
     """
+    if crop:
+        edge = float(np.median(np.concatenate([x[0], x[-1], x[1:-1, 0], x[1:-1, -1]])))
+        return edge - float(x.min()) > float(x.max()) - edge
+    h, w = x.shape
+    f = max(1, max(h, w) // 8)
+    hb, wb = max(1, h // f), max(1, w // f)
+    # The paper's level block by block: a median, which the strokes (a minority) do not move.
+    blocks = x[:hb * f, :wb * f].reshape(hb, min(f, h), wb, min(f, w))
+    paper = np.median(blocks.transpose(0, 2, 1, 3).reshape(hb, wb, -1), axis=2).astype(np.float32)
+    # In log units, so that ink at a tenth of the paper's brightness counts as far as ink
+    # ten times brighter than it (a factor, not a difference, is what light changes).
+    # The offset (a noise floor) keeps pure black from counting as infinitely dark.
+    x = np.log((x + 16.0) / (_resize(paper, (w, h), Image.Resampling.BILINEAR) + 16.0))
     n = max(1, min(20 + x.size // 2000, x.size // 3))
     v = np.partition(x.ravel(), (n, x.size // 2, x.size - n - 1))
     med = float(v[x.size // 2])
-    if crop:
-        med = float(np.median(np.concatenate([x[0], x[-1], x[1:-1, 0], x[1:-1, -1]])))
     return med - float(v[:n].mean()) > float(v[-n:].mean()) - med
 
 
@@ -456,9 +472,13 @@ def _find_digit(x: np.ndarray, crop: bool = False) -> tuple[np.ndarray, tuple[in
     along_tb = (at_t | at_b) & (bw > 0.5 * w) & (bw > 2 * bh) & (solid | (bh < 0.1 * h))
     across = (at_t & at_b & (bw < 0.1 * w)) | (at_l & at_r & (bh < 0.1 * h))
     # In a photo, a solid piece coming in from one to three edges is a shadow or the desk
-    # (a stroke is not solid: it fills less than half its box); in a crop it is a bold digit.
-    shade = solid & (at_l | at_r | at_t | at_b) & (not crop)
-    junk = (along_lr | along_tb | across | shade) & ~(at_l & at_r & at_t & at_b)
+    # (a stroke rarely fills two fifths of its box); in a crop it is a bold digit.
+    shade = (area > 0.4 * bh * bw) & (at_l | at_r | at_t | at_b) & (not crop)
+    # What lines more than half the picture's edge is a frame (vignetting, a dark
+    # surround), not a digit: a digit filling its frame touches the edge in a few places.
+    edge = np.concatenate([labels[0], labels[-1], labels[1:-1, 0], labels[1:-1, -1]])
+    frame = np.bincount(edge, minlength=n + 1)[1:] > 0.5 * edge.size
+    junk = ((along_lr | along_tb | across | shade) & ~(at_l & at_r & at_t & at_b)) | frame
     mass[junk] = 0.0
     inner = ~(at_l | at_r | at_t | at_b) & (np.maximum(bh, bw) >= MIN_SIDE * max(h, w))
     pool = np.where(inner, mass, 0.0) if (inner & (mass > 0)).any() else mass
@@ -478,6 +498,10 @@ def _find_digit(x: np.ndarray, crop: bool = False) -> tuple[np.ndarray, tuple[in
     digit = np.isin(labels, np.asarray(keep) + 1)
     if float(np.median(x[digit])) - med < max(MIN_CONTRAST, NOISE_SIGMAS / 2 * sigma):
         raise DigitsError("no digit found (too little contrast)")
+    # A digit is the mark on the page: it holds most of the ink that is not page structure.
+    # In noise or a coarse texture the "digit" is one blotch among many.
+    if mass[keep].sum() < MIN_SHARE * mass.sum():
+        raise DigitsError("no digit found (only noise or texture)")
     return digit, (t0, l0, b0, r0)
 
 
