@@ -122,6 +122,7 @@ def test_push_pull_round_trip_gives_a_second_clone_the_model(project, tmp_path):
     res = sh([str(BIN / "dvc"), "push", "-r", "store"], project)
     assert "pushed" in res.stdout
     clone = tmp_path / "clone"
+    fake_real_digits(tmp_path / "shared" / "data" / "real-digits")  # ../shared beside the clone too
     sh(["git", "clone", "-q", str(project), str(clone)], tmp_path)
     assert not (clone / "models/model.keras").exists()
     sh([str(BIN / "dvc"), "remote", "add", "--local", "store", str(remote)], clone)
