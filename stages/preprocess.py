@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from digits.data import describe, preprocess
+import numpy as np
+
+from digits.data import check_images, check_labels, describe, preprocess
 from digits.errors import cli_entry
 from digits.params import PreprocessParams, load_section
 from digits.storage import load_npz, save_npz
@@ -18,6 +20,11 @@ def main() -> None:
     args = ap.parse_args()
     p: PreprocessParams = load_section("preprocess")
     raw = load_npz(args.raw, ("x_train", "y_train", "x_test", "y_test"))
+    # Checked before anything is printed: describe() counts the labels, and labels of -1
+    # or 2.5 would end in a traceback there instead of one line naming the array.
+    for split in ("train", "test"):
+        check_images(raw[f"x_{split}"], f"x_{split}", dtype=np.uint8)
+        check_labels(raw[f"y_{split}"], f"y_{split}", len(raw[f"x_{split}"]))
     print(describe("preprocess in train", raw["x_train"], raw["y_train"]))
     print(describe("preprocess in test", raw["x_test"], raw["y_test"]))
     out = preprocess(raw["x_train"], raw["y_train"], raw["x_test"], raw["y_test"],

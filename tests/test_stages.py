@@ -75,6 +75,8 @@ def _save(path: Path, **arrays) -> None:
     (np.zeros((10, 28, 27), np.uint8), np.arange(10), "expected shape (N, 28, 28)"),
     (np.zeros((10, 28, 28), np.float64), np.arange(10), "expected dtype uint8"),
     (np.zeros((10, 28, 28), np.uint8), np.arange(10) + 3, "labels must be in 0..9"),
+    (np.zeros((10, 28, 28), np.uint8), np.arange(10) - 1, "labels must be in 0..9"),
+    (np.zeros((10, 28, 28), np.uint8), np.arange(10) + 0.5, "expected integer labels"),
 ])
 def test_preprocess_refuses_bad_raw_arrays(tmp_path, x, y, fragment):
     (tmp_path / "in").mkdir()
