@@ -70,6 +70,9 @@ def _thumb(path: str) -> np.ndarray:
     if im.mode.startswith("I") or im.mode in ("F", "RGBA", "LA", "P"):
         im = Image.fromarray(np.clip(to_grey(im), 0, 255).astype(np.uint8))
     im = im.convert("RGB")
+    if max(im.size) < THUMB:  # a 12-pixel crop is shown enlarged, its pixels visible
+        k = THUMB // max(im.size)
+        im = im.resize((im.width * k, im.height * k), Image.Resampling.NEAREST)
     im.thumbnail((THUMB, THUMB), Image.Resampling.BOX)
     return np.asarray(im)
 
