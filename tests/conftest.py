@@ -69,6 +69,7 @@ def real_mirror() -> Path | None:
 
 LIKELY = 7  # the tiny model's bias makes every image a 7 ...
 LIKELY_P = float(np.exp(4.0) / (np.exp(4.0) + 9))  # ... with this probability (0.86)
+OTHER = 3  # the second tiny model's answer, whatever the image
 
 
 @pytest.fixture(scope="session")
@@ -91,6 +92,12 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     good = keras.Model(inp, out)
     good.save(d / "good.keras")
     (d / "good.tflite").write_bytes(tflite_bytes(good))
+    # Another right-shaped model that answers OTHER: tells which model was used.
+    inp = keras.Input((28, 28), name="image")
+    out = keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros",
+                             bias_initializer=keras.initializers.Constant(np.roll(bias, OTHER - LIKELY))
+                             )(keras.layers.Flatten()(inp))
+    (d / "other.tflite").write_bytes(tflite_bytes(keras.Model(inp, out)))
 
     inp = keras.Input((32, 32))
     wrong_in = keras.Model(inp, keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inp)))

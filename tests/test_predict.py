@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digits import cli
-from conftest import LIKELY, LIKELY_P
+from conftest import LIKELY, LIKELY_P, OTHER
 from digits.predict import DEFAULT_THRESHOLD, TOP_K
 
 def digit_png(path: Path, size: tuple[int, int] = (120, 120)) -> Path:
@@ -205,9 +205,10 @@ def test_default_model_is_models_model_tflite_in_the_working_directory(models, i
     rc, objs = run_json([str(inputs["seven.png"])], capsys)
     assert rc == 0
     check_prediction(objs[0])
-    monkeypatch.setenv("DIGITS_MODEL", str(models["good_keras"]))  # the variable wins
+    assert objs[0]["digit"] == LIKELY
+    monkeypatch.setenv("DIGITS_MODEL", str(models["other"]))  # the variable wins: its model answers
     rc, objs = run_json([str(inputs["seven.png"])], capsys)
-    assert rc == 0
+    assert rc == 0 and objs[0]["digit"] == OTHER
 
 
 @pytest.mark.parametrize("argv", [
