@@ -1,0 +1,74 @@
+"""Every stage in dvc.yaml depends on every project file its script imports, directly or
+through other modules: otherwise editing one leaves `dvc status` saying "up to date" while
+the committed outputs are stale."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+PACKAGE = ROOT / "src" / "digits"
+
+
+def _module_file(name: str) -> Path | None:
+    """The file of a `digits...` module, or None for anything else."""
+    if name != "digits" and not name.startswith("digits."):
+        return None
+    parts = name.split(".")[1:]
+    base = PACKAGE.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(path: Path) -> set[Path]:
+    """Project files imported anywhere in `path` (top level or inside functions)."""
+    found: set[Path] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        for name in names:
+            f = _module_file(name)
+            if f is not None:
+                found.add(f)
+                if f.name != "__init__.py":
+                    found.add(PACKAGE / "__init__.py")  # importing digits.x runs digits/__init__
+    return found
+
+
+def closure(script: Path) -> set[str]:
+    seen: set[Path] = set()
+    todo = [script]
+    while todo:
+        f = todo.pop()
+        for g in _imports(f):
+            if g not in seen:
+                seen.add(g)
+                todo.append(g)
+    return {str(p.relative_to(ROOT)) for p in seen | {script}}
+
+
+STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_stage_depends_on_everything_it_imports(stage):
+    deps = {d if isinstance(d, str) else next(iter(d)) for d in STAGES[stage]["deps"]}
+    needed = closure(ROOT / "stages" / f"{stage}.py")
+    missing = sorted(needed - deps)
+    assert not missing, f"dvc.yaml stage {stage!r} imports but does not depend on: {missing}"
+
+
+def test_the_import_walk_sees_lazy_and_transitive_imports():
+    needed = closure(ROOT / "stages" / "evaluate.py")
+    assert "src/digits/models.py" in needed  # imported inside main()
+    assert "src/digits/augment.py" in needed  # through digits.models
