@@ -49,7 +49,7 @@ def main() -> None:
 
     def progress(name: str, recs: list, secs: float) -> None:
         done.append(name)
-        s = benchmark._rate(recs)
+        s = benchmark.rate(recs)
         what = (f"refused {s['refusal_rate']:.1%}" if name == wild.BLANK
                 else f"accuracy {s['accuracy']:6.1%}  refused {s['refusal_rate']:5.1%}")
         print(f"wild: [{len(done):2d}/{total}] {name:17s} {s['n']:4d} inputs  {what}  ({secs:.1f} s)", flush=True)

@@ -154,7 +154,8 @@ def run(images: np.ndarray, labels: np.ndarray, model_path: str | os.PathLike,
     return {nm: out[nm] for nm in names}
 
 
-def _rate(recs: list[Record]) -> dict:
+def rate(recs: list[Record]) -> dict:
+    """Accuracy, refusals and the 95% interval of one group of inputs."""
     n = len(recs)
     k = sum(r.correct for r in recs)
     lo, hi = wilson(k, n)
@@ -166,14 +167,14 @@ def _rate(recs: list[Record]) -> dict:
 
 def score(results: dict[str, list[Record]]) -> dict:
     """metrics/wild.json: per condition, overall (synthetic digits), the dev set and blanks."""
-    conds = {nm: _rate(recs) for nm, recs in results.items() if nm not in (wild.BLANK, DEV_SET)}
+    conds = {nm: rate(recs) for nm, recs in results.items() if nm not in (wild.BLANK, DEV_SET)}
     synthetic = [r for nm, recs in results.items() if nm in conds for r in recs]
     worst = min(conds, key=lambda nm: conds[nm]["accuracy"])
-    out = {"overall": _rate(synthetic), "conditions": conds,
+    out = {"overall": rate(synthetic), "conditions": conds,
            "worst_condition": {"name": worst, "accuracy": conds[worst]["accuracy"]},
            "min_condition_accuracy": conds[worst]["accuracy"]}
     if DEV_SET in results:
-        out[DEV_SET] = _rate(results[DEV_SET])
+        out[DEV_SET] = rate(results[DEV_SET])
     if wild.BLANK in results:
         b = results[wild.BLANK]
         out["blank"] = {"n": len(b), "refused": sum(r.error is not None for r in b) / max(len(b), 1)}

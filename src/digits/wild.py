@@ -31,7 +31,7 @@ MNIST_STROKE = 0.125
 
 @dataclass(frozen=True)
 class Rendered:
-    """One benchmark input: the encoded file and a preview of what it shows."""
+    """One benchmark input: the encoded image file and its extension."""
 
     data: bytes
     suffix: str  # file extension, with the dot
@@ -201,7 +201,7 @@ def encode(img: np.ndarray | Image.Image, fmt: str = "PNG", **kw) -> Rendered:
     im = img if isinstance(img, Image.Image) else Image.fromarray(to_uint8(img))
     buf = io.BytesIO()
     im.save(buf, format=fmt, **kw)
-    return Rendered(buf.getvalue(), {"PNG": ".png", "JPEG": ".jpg", "MPO": ".jpg"}[fmt])
+    return Rendered(buf.getvalue(), {"PNG": ".png", "JPEG": ".jpg"}[fmt])
 
 
 # ------------------------------------------------------------------ the conditions
