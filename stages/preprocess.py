@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import _env  # noqa: F401, I001  (first: one line, not a traceback, outside the environment)
+
 import argparse
 
 import numpy as np

@@ -6,6 +6,8 @@ Writes the accuracy and refusal rate per capture condition (metrics JSON), one r
 
 from __future__ import annotations
 
+import _env  # noqa: F401, I001  (first: one line, not a traceback, outside the environment)
+
 import argparse
 import os
 from pathlib import Path

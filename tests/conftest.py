@@ -67,6 +67,44 @@ def real_mirror() -> Path | None:
     return None
 
 
+def write_synthetic_mirror(root: Path, n_train: int = 3000, n_test: int = 500) -> tuple[Path, Path]:
+    """A mirror directory of the four .gz files holding synthetic_digits, and beside it a pins
+    file with their checksums and shapes, for $MNIST_PINS (the real MNIST would fail them)."""
+    import json
+
+    from digits.mnist import FILES
+
+    mirror = root / "mnist-synthetic"
+    mirror.mkdir(parents=True)
+    x_train, y_train = synthetic_digits(n_train, seed=11)
+    x_test, y_test = synthetic_digits(n_test, seed=12)
+    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    pins = {}
+    for f in FILES:
+        raw = idx_bytes(arrays[f.key])
+        (mirror / f.name).write_bytes(gzip.compress(raw, mtime=0))
+        pins[f.name] = {"sha256": hashlib.sha256(raw).hexdigest(), "shape": list(arrays[f.key].shape)}
+    pins_file = root / "mnist-synthetic-pins.json"
+    pins_file.write_text(json.dumps(pins, indent=1))
+    return mirror, pins_file
+
+
+@pytest.fixture(scope="session")
+def mnist_source(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment that makes the fetch stage find data: the real mirror when $MNIST_MIRROR
+    names one, else a synthetic one (3,000 training and 500 test images) with its pins."""
+    real = real_mirror()
+    if real is not None:
+        return {"MNIST_MIRROR": str(real)}
+    mirror, pins = write_synthetic_mirror(tmp_path_factory.mktemp("mnist"))
+    return {"MNIST_MIRROR": str(mirror), "MNIST_PINS": str(pins)}
+
+
+def env_with(source: dict[str, str]) -> dict[str, str]:
+    """os.environ with the MNIST source variables replaced by `source`."""
+    return {**{k: v for k, v in os.environ.items() if k not in ("MNIST_MIRROR", "MNIST_PINS")}, **source}
+
+
 LIKELY = 7  # the tiny model's bias makes every image a 7 ...
 LIKELY_P = float(np.exp(4.0) / (np.exp(4.0) + 9))  # ... with this probability (0.86)
 OTHER = 3  # the second tiny model's answer, whatever the image

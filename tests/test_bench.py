@@ -1,4 +1,5 @@
-"""Smoke test of bench/train_speed.py --quick: it runs end to end and writes complete JSON."""
+"""Smoke test of bench/train_speed.py --quick: it runs end to end and writes complete JSON
+(on the real MNIST when MNIST_MIRROR names it, else on the synthetic mirror)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,13 @@ import json
 import subprocess
 import sys
 
-import pytest
-
-from conftest import ROOT, real_mirror
+from conftest import ROOT, env_with
 
 
-@pytest.mark.skipif(real_mirror() is None, reason="no local MNIST mirror: set MNIST_MIRROR")
-def test_train_speed_quick(tmp_path):
+def test_train_speed_quick(tmp_path, mnist_source):
     out = tmp_path / "speed.json"
     res = subprocess.run([sys.executable, str(ROOT / "bench/train_speed.py"), "--quick", "--out", str(out)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+                         cwd=ROOT, env=env_with(mnist_source), capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     doc = json.loads(out.read_text())
     assert doc["quick"] is True

@@ -13,8 +13,27 @@ def test_preprocess_scales_and_splits_stratified(tiny_mnist):
         assert out[k].dtype == np.float32
         assert 0.0 <= out[k].min() and out[k].max() == 1.0
     assert np.bincount(out["y_val"]).tolist() == [4] * 10  # 20 per class in, 20 % of each out
-    # same pixels, only rescaled: every validation image exists in the uint8 input
-    assert np.allclose(out["x_val"][0] * 255, np.round(out["x_val"][0] * 255))
+
+
+def test_every_split_image_is_an_input_image_with_its_label(tiny_mnist):
+    """Same pixels, only rescaled, with the label they came with; train and validation are
+    disjoint and together are exactly the training input, test exactly the test input."""
+    out = preprocess(**tiny_mnist, val_fraction=0.2, seed=1999)
+
+    def as_input(x: np.ndarray) -> list[bytes]:
+        back = np.round(x * 255)
+        assert np.allclose(x * 255, back, atol=1e-4)  # multiples of 1/255
+        return [img.tobytes() for img in back.astype(np.uint8)]
+
+    for split, source in (("train", "train"), ("val", "train"), ("test", "test")):
+        pool = {img.tobytes(): int(y) for img, y in zip(tiny_mnist[f"x_{source}"], tiny_mnist[f"y_{source}"])}
+        assert len(pool) == len(tiny_mnist[f"y_{source}"])  # the synthetic images are all distinct
+        for img, y in zip(as_input(out[f"x_{split}"]), out[f"y_{split}"]):
+            assert pool.get(img) == int(y), f"a {split} image is not an input image with its label"
+    train, val = set(as_input(out["x_train"])), set(as_input(out["x_val"]))
+    assert not train & val
+    assert train | val == {img.tobytes() for img in tiny_mnist["x_train"]}
+    assert sorted(as_input(out["x_test"])) == sorted(img.tobytes() for img in tiny_mnist["x_test"])
 
 
 def test_preprocess_is_deterministic(tiny_mnist):

@@ -16,7 +16,9 @@ PACKAGE = ROOT / "src" / "digits"
 
 
 def _module_file(name: str) -> Path | None:
-    """The file of a `digits...` module, or None for anything else."""
+    """The file of a `digits...` module or of a helper beside the stage scripts, or None."""
+    if (ROOT / "stages" / f"{name}.py").is_file():
+        return ROOT / "stages" / f"{name}.py"
     if name != "digits" and not name.startswith("digits."):
         return None
     parts = name.split(".")[1:]

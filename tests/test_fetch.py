@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -14,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, idx_bytes
+from conftest import ROOT, env_with, idx_bytes, write_synthetic_mirror
 from digits.errors import DigitsError
-from digits.mnist import FILES, fetch_all, gunzip, parse_idx
+from digits.mnist import FILES, fetch_all, gunzip, load_pins, parse_idx
 
 
 def test_parse_idx_round_trip_and_errors():
@@ -165,14 +167,54 @@ def test_stage_offline_fails_in_one_line_and_writes_nothing(tmp_path, http_mirro
     assert list((tmp_path / "raw").iterdir()) == []
 
 
-def test_stage_with_real_mirror(tmp_path):
-    from conftest import real_mirror
+def _run_fetch_stage_from(tmp_path: Path, source: dict[str, str]) -> subprocess.CompletedProcess:
+    (tmp_path / "params.yaml").write_text(f"fetch:\n  mirrors: ['{_closed_port_url()}']\n  timeout_s: 5\n  attempts: 1\n")
+    return subprocess.run([sys.executable, str(ROOT / "stages" / "fetch.py"), "--out", "raw/mnist.npz"],
+                          cwd=tmp_path, env=env_with(source), capture_output=True, text=True, timeout=120)
 
-    mirror = real_mirror()
-    if mirror is None:
-        pytest.skip("no local MNIST mirror: set MNIST_MIRROR to a directory with the four .gz files")
-    res = _run_fetch_stage(tmp_path, [_closed_port_url()], env_mirror=str(mirror))
+
+def test_stage_with_local_mirror(tmp_path, mnist_source):
+    """The real MNIST when MNIST_MIRROR names it; else the synthetic mirror with its pins."""
+    res = _run_fetch_stage_from(tmp_path, mnist_source)
+    assert res.returncode == 0, res.stderr
+    files = load_pins(mnist_source["MNIST_PINS"]) if "MNIST_PINS" in mnist_source else FILES
+    with np.load(tmp_path / "raw" / "mnist.npz") as d:
+        assert {k: d[k].shape for k in d.files} == {f.key: f.shape for f in files}
+        counts = np.bincount(d["y_test"]).tolist()
+    if "MNIST_PINS" in mnist_source:
+        assert "checksums and shapes from MNIST_PINS=" in res.stdout
+        assert counts == [50] * 10
+    else:
+        assert counts == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_pins_replace_mnists_checksums(tmp_path):
+    """Without MNIST_PINS the synthetic mirror is refused (MNIST's sha256), with them it passes,
+    and a pins file that does not match the files is refused like a substituted mirror."""
+    mirror, pins = write_synthetic_mirror(tmp_path, n_train=60, n_test=20)
+    res = _run_fetch_stage_from(tmp_path, {"MNIST_MIRROR": str(mirror)})
+    assert res.returncode == 1 and "sha256 mismatch" in res.stderr
+    res = _run_fetch_stage_from(tmp_path, {"MNIST_MIRROR": str(mirror), "MNIST_PINS": str(pins)})
     assert res.returncode == 0, res.stderr
     with np.load(tmp_path / "raw" / "mnist.npz") as d:
-        assert {k: d[k].shape for k in d.files} == {f.key: f.shape for f in FILES}
-        assert np.bincount(d["y_test"]).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+        assert d["x_train"].shape == (60, 28, 28) and d["y_test"].shape == (20,)
+    doc = json.loads(pins.read_text())
+    doc["t10k-labels-idx1-ubyte.gz"]["sha256"] = "0" * 64
+    pins.write_text(json.dumps(doc))
+    res = _run_fetch_stage_from(tmp_path, {"MNIST_MIRROR": str(mirror), "MNIST_PINS": str(pins)})
+    assert res.returncode == 1 and "t10k-labels-idx1-ubyte.gz: sha256 mismatch" in res.stderr
+
+
+@pytest.mark.parametrize("edit, fragment", [
+    (lambda d: d.pop("train-images-idx3-ubyte.gz"), "must be a JSON object naming exactly"),
+    (lambda d: d["train-labels-idx1-ubyte.gz"].update(sha256="abc"), "sha256 must be 64 lowercase hex"),
+    (lambda d: d["t10k-images-idx3-ubyte.gz"].update(shape=[20, 28]), "shape must be [N, 28, 28]"),
+    (lambda d: d["t10k-labels-idx1-ubyte.gz"].update(shape=[0]), "shape must be [N]"),
+])
+def test_bad_pins_file_is_one_error(tmp_path, edit, fragment):
+    _, pins = write_synthetic_mirror(tmp_path, n_train=20, n_test=20)
+    doc = json.loads(pins.read_text())
+    edit(doc)
+    pins.write_text(json.dumps(doc))
+    with pytest.raises(DigitsError, match=re.escape(fragment)):
+        load_pins(pins)

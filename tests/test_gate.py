@@ -168,3 +168,60 @@ def test_the_measured_cross_cpu_difference_is_within_the_gates_tolerances():
             assert judge(metric, old[metric], new[metric], checks[metric]).ok
     # ... while a real regression of a few errors does not pass.
     assert not judge("accuracy", 0.9962, 0.9955, checks["accuracy"]).ok
+
+
+def write_provenance(repo: Path, **versions: str) -> None:
+    (repo / "models").mkdir(exist_ok=True)
+    (repo / "models/provenance.json").write_text(json.dumps({"params": {}, "versions": versions}))
+
+
+BASE_VERSIONS = {"python": "3.11.7", "tensorflow-cpu": "2.20.0", "keras": "3.12.0", "numpy": "2.4.6"}
+
+
+def test_a_failure_names_the_library_versions_that_differ_from_the_baselines(repo, capsys):
+    write_provenance(repo, **BASE_VERSIONS)
+    commit_baseline(repo, **GOOD)
+    write_provenance(repo, **{**BASE_VERSIONS, "keras": "3.15.1", "tensorflow-cpu": "2.21.0"})
+    write_metrics(repo, **{**GOOD, "loss": 0.05})
+    code, out = gate(repo, capsys)
+    assert code == 1
+    assert "library versions differ between the baseline (models/provenance.json at HEAD)" in out
+    drift = [ln.split() for ln in out.splitlines() if ln.startswith("check-metrics:   ")]
+    assert drift == [["check-metrics:", "keras", "3.12.0", "->", "3.15.1"],
+                     ["check-metrics:", "tensorflow-cpu", "2.20.0", "->", "2.21.0"]]  # numpy, python: same
+    assert out.index("differ between") < out.index("FAIL:")
+
+
+def test_another_tensorflow_build_shows_as_drift(repo, capsys):
+    write_provenance(repo, **BASE_VERSIONS)
+    commit_baseline(repo, **GOOD)
+    arm = {k: v for k, v in BASE_VERSIONS.items() if k != "tensorflow-cpu"} | {"tensorflow": "2.20.0"}
+    write_provenance(repo, **arm)  # e.g. an Apple-silicon run: `tensorflow`, not `tensorflow-cpu`
+    write_metrics(repo, **{**GOOD, "accuracy": 0.9950})
+    code, out = gate(repo, capsys)
+    assert code == 1
+    assert "tensorflow      absent -> 2.20.0" in out and "tensorflow-cpu  2.20.0 -> absent" in out
+
+
+def test_same_versions_say_the_failure_is_not_version_drift(repo, capsys):
+    write_provenance(repo, **BASE_VERSIONS)
+    commit_baseline(repo, **GOOD)
+    write_metrics(repo, **{**GOOD, "accuracy": 0.9950})
+    code, out = gate(repo, capsys)
+    assert code == 1
+    assert "library versions are the same as the baseline's" in out and "not version drift" in out
+    assert "differ between" not in out
+
+
+def test_versions_are_not_reported_when_the_gate_passes_or_the_baseline_has_no_provenance(repo, capsys):
+    write_provenance(repo, **BASE_VERSIONS)
+    commit_baseline(repo, **GOOD)
+    write_provenance(repo, **{**BASE_VERSIONS, "keras": "3.15.1"})
+    code, out = gate(repo, capsys)  # metrics equal: versions do not matter
+    assert code == 0 and "library versions" not in out
+    git(repo, "rm", "-q", "--cached", "models/provenance.json")
+    git(repo, "commit", "-q", "-m", "no provenance")
+    write_metrics(repo, **{**GOOD, "accuracy": 0.9950})
+    code, out = gate(repo, capsys)
+    assert code == 1
+    assert "no library versions in models/provenance.json at HEAD: version drift not checked" in out

@@ -256,3 +256,27 @@ def test_keras_model_with_the_pipelines_custom_layers_loads(tmp_path, inputs, ca
                           str(inputs["seven.png"])], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-1000:]
     assert json.loads(res.stdout)[0]["digit"] in range(10)
+
+
+@pytest.mark.parametrize("bias, activation", [(float("nan"), "softmax"), (-1.0, None)], ids=["nan", "negative"])
+def test_model_returning_nan_or_negative_is_an_error_not_a_digit(bias, activation, tmp_path, inputs, capsys) -> None:
+    """docs/predict.md: a broken export that returns NaN (or negative "probabilities") gives
+    one error line per image, never a confident digit 0."""
+    import keras
+
+    from digits.export import tflite_bytes
+
+    inp = keras.Input((28, 28), name="image")
+    out = keras.layers.Dense(10, activation=activation, kernel_initializer="zeros",
+                             bias_initializer=keras.initializers.Constant(bias))(keras.layers.Flatten()(inp))
+    path = tmp_path / "broken.tflite"
+    path.write_bytes(tflite_bytes(keras.Model(inp, out)))
+    capsys.readouterr()  # the converter's chatter
+    seven, blank = str(inputs["seven.png"]), str(inputs["blank.png"])
+    rc, out_text, err = run(["predict", "--model", str(path), seven, blank], capsys)
+    assert rc == 1 and out_text == ""
+    assert err.splitlines() == [
+        f"{seven}: error: the model returned invalid probabilities (NaN or negative): is the model file broken?",
+        f"{blank}: error: no digit found (blank image)"]
+    rc, objs = run_json(["--model", str(path), seven], capsys)
+    assert rc == 1 and "digit" not in objs[0] and "invalid probabilities" in objs[0]["error"]

@@ -119,3 +119,20 @@ def test_wild_refuses_missing_model_and_dev_set(tmp_path):
     (tmp_path / "in/real/labels.csv").write_text("file,label\n")
     res = run_stage(tmp_path, "wild", PARAMS)
     assert_one_line_failure(res, "wild", "not a loadable TFLite model", tmp_path)
+
+
+@pytest.mark.parametrize("stage", sorted(ARGS))
+def test_stage_without_the_package_says_what_to_do(tmp_path, stage):
+    """dvc.yaml runs whichever `python` is on PATH: one without the project installed (here the
+    same interpreter with -E -s -S: no site-packages, no PYTHONPATH) must stop with one line naming
+    the fix, not a ModuleNotFoundError traceback."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(PARAMS))
+    (tmp_path / "out").mkdir()
+    res = subprocess.run([sys.executable, "-E", "-s", "-S", str(ROOT / "stages" / f"{stage}.py"), *ARGS[stage]],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert res.returncode == 2, res.stderr
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith(f"{stage}: error: cannot import the digits package")
+    assert ". .venv/bin/activate" in lines[0] and "make setup" in lines[0]
+    assert res.stdout == "" and list((tmp_path / "out").iterdir()) == []

@@ -99,7 +99,30 @@ def run_check_metrics(args: argparse.Namespace) -> int:
     return run(gate_file=args.gate, params_file=args.params, baseline=baseline, cwd=Path(args.repo).resolve())
 
 
-SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (add_predict, add_check_metrics)
+def add_plots(sub: argparse._SubParsersAction) -> None:
+    """`digits plots {show,diff} [REV...] [-o DIR]`"""
+    p = sub.add_parser(
+        "plots", help="`dvc plots show`/`diff` as an HTML page that draws offline",
+        description="Run `dvc plots show` (the workspace) or `dvc plots diff REV...` with an HTML "
+                    "template that loads Vega, Vega-Lite and Vega-Embed from a local copy "
+                    "(vega-bundle.js, from the vl-convert-python package, written beside index.html) "
+                    "instead of a CDN, so the plots draw without internet.")
+    p.add_argument("action", choices=("show", "diff"), help="show: the workspace; diff: revisions compared")
+    p.add_argument("revisions", nargs="*", metavar="REV",
+                   help="for diff: git revisions or experiment names (default: workspace vs HEAD)")
+    p.add_argument("-o", "--out", default="dvc_plots", metavar="DIR", help="output directory (default dvc_plots)")
+    p.set_defaults(handler=run_plots)
+
+
+def run_plots(args: argparse.Namespace) -> int:
+    """Render the plots page; the path is printed."""
+    from digits.offline_plots import render
+
+    render(args.action, args.revisions, args.out)
+    return 0
+
+
+SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (add_predict, add_check_metrics, add_plots)
 
 
 def build_parser() -> argparse.ArgumentParser:

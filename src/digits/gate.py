@@ -1,7 +1,10 @@
 """`digits check-metrics`: refuse a change that makes the model worse.
 
 Compares the workspace metrics with absolute floors (gate.yaml) and with a baseline git
-revision through `dvc metrics diff`, metric by metric, with a direction and tolerance.
+revision through `dvc metrics diff`, metric by metric, with a direction and tolerance. When a
+check fails, it names the library versions that differ between the baseline's provenance
+(models/provenance.json at the baseline revision) and this run's, so version drift can be
+told from the change under test.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from digits.errors import DigitsError
+
+PROVENANCE = "models/provenance.json"  # git-tracked (cache: false in dvc.yaml), written by train
 
 
 class Check(BaseModel):
@@ -53,6 +58,7 @@ class Row:
     current: float | None
     verdict: str
     ok: bool
+    floor: bool = False  # an absolute floor, not a comparison with the baseline
 
     @property
     def change(self) -> float | None:
@@ -80,9 +86,9 @@ def judge(metric: str, old: float | None, new: float | None, check: Check) -> Ro
 def floor_row(metric: str, current: float | None, floor: float) -> Row:
     """One metric against its absolute floor."""
     if current is None:
-        return Row(f"{metric} >= {floor:g}", None, None, "missing in workspace", False)
+        return Row(f"{metric} >= {floor:g}", None, None, "missing in workspace", False, floor=True)
     ok = current >= floor
-    return Row(f"{metric} >= {floor:g}", floor, current, "ok" if ok else "BELOW FLOOR", ok)
+    return Row(f"{metric} >= {floor:g}", floor, current, "ok" if ok else "BELOW FLOOR", ok, floor=True)
 
 
 def _dvc() -> str:
@@ -177,6 +183,59 @@ def table(rows: list[Row]) -> str:
     return "\n".join([fmt.format(*head), fmt.format(*("-" * w for w in widths)), *(fmt.format(*b) for b in body)])
 
 
+def _versions(doc: object) -> dict[str, str] | None:
+    versions = doc.get("versions") if isinstance(doc, dict) else None
+    return {str(k): str(v) for k, v in versions.items()} if isinstance(versions, dict) else None
+
+
+def baseline_versions(rev: str, cwd: Path, path: str = PROVENANCE) -> dict[str, str] | None:
+    """The library versions in the provenance committed at `rev`; None when it has none."""
+    res = subprocess.run(["git", "show", f"{rev}:./{path}"], cwd=cwd, capture_output=True, text=True)
+    if res.returncode != 0:
+        return None
+    try:
+        return _versions(json.loads(res.stdout))
+    except json.JSONDecodeError:
+        return None
+
+
+def current_versions(cwd: Path, path: str = PROVENANCE) -> tuple[dict[str, str], str]:
+    """This run's library versions (the workspace provenance, else those installed) and where from."""
+    try:
+        found = _versions(json.loads((cwd / path).read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError):
+        found = None
+    if found is not None:
+        return found, f"{path} in the workspace"
+    from digits.provenance import library_versions
+
+    return library_versions(), "the libraries installed here (no workspace provenance)"
+
+
+def version_drift(old: dict[str, str], new: dict[str, str]) -> list[tuple[str, str | None, str | None]]:
+    """(library, baseline version, current version) for every library whose version differs;
+    None where a library is absent on one side (tensorflow-cpu on one, tensorflow on the other)."""
+    return [(lib, old.get(lib), new.get(lib)) for lib in sorted(set(old) | set(new)) if old.get(lib) != new.get(lib)]
+
+
+def drift_report(baseline: str, cwd: Path, path: str = PROVENANCE) -> list[str]:
+    """Lines saying which library versions differ between the baseline's run and this one."""
+    old = baseline_versions(baseline, cwd, path)
+    if old is None:
+        return [f"no library versions in {path} at {baseline}: version drift not checked"]
+    new, where = current_versions(cwd, path)
+    drift = version_drift(old, new)
+    if not drift:
+        return [f"library versions are the same as the baseline's ({path} at {baseline} vs {where}): "
+                "the difference is not version drift"]
+    width = max(len(lib) for lib, _, _ in drift)
+    lines = [f"library versions differ between the baseline ({path} at {baseline}) and this run ({where}):"]
+    lines += [f"  {lib:<{width}}  {a or 'absent'} -> {b or 'absent'}" for lib, a, b in drift]
+    lines.append("the failure may come from these versions, not only from the change: "
+                 "`make setup` installs the locked ones (requirements.lock)")
+    return lines
+
+
 def run(*, gate_file: str | Path, params_file: str | Path, baseline: str | None, cwd: Path) -> int:
     """Print the verdict table; 0 when everything holds, 1 on any regression or floor breach."""
     from digits.params import load_section
@@ -189,6 +248,9 @@ def run(*, gate_file: str | Path, params_file: str | Path, baseline: str | None,
     print(table(rows))
     failed = [r for r in rows if not r.ok]
     if failed:
+        if baseline is not None and any(not r.floor for r in rows):  # compared with a baseline commit
+            for line in drift_report(baseline, cwd):
+                print(f"check-metrics: {line}")
         print(f"check-metrics: FAIL: {len(failed)} of {len(rows)} checks failed (model {model})")
         return 1
     print(f"check-metrics: ok: {len(rows)} checks passed (model {model})")

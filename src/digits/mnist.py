@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
 import urllib.error
 import urllib.request
@@ -22,6 +23,9 @@ from tqdm import tqdm
 from digits.errors import DigitsError
 
 MIRROR_ENV = "MNIST_MIRROR"
+# A JSON file replacing the pinned checksums and shapes below: how the tests run the real
+# pipeline on a tiny synthetic mirror. Never set for the committed results.
+PINS_ENV = "MNIST_PINS"
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,38 @@ FILES: tuple[MnistFile, ...] = (
     MnistFile("y_test", "t10k-labels-idx1-ubyte.gz",
               "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2", (10000,)),
 )
+
+def load_pins(path: str | os.PathLike) -> tuple[MnistFile, ...]:
+    """FILES with the checksums and shapes from a JSON pins file, which names each of the four
+    files: {"train-images-idx3-ubyte.gz": {"sha256": "<64 hex>", "shape": [N, 28, 28]}, ...}."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DigitsError(f"{PINS_ENV}={path}: unreadable ({exc.strerror})") from None
+    except ValueError as exc:
+        raise DigitsError(f"{PINS_ENV}={path}: not JSON ({exc})") from None
+    names = [f.name for f in FILES]
+    if not isinstance(doc, dict) or sorted(doc) != sorted(names):
+        raise DigitsError(f"{PINS_ENV}={path}: must be a JSON object naming exactly {', '.join(names)}")
+    out = []
+    for f in FILES:
+        pin = doc[f.name]
+        sha = pin.get("sha256") if isinstance(pin, dict) else None
+        shape = pin.get("shape") if isinstance(pin, dict) else None
+        if not (isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
+            raise DigitsError(f"{PINS_ENV}={path}: {f.name}: sha256 must be 64 lowercase hex digits")
+        if not (isinstance(shape, list) and len(shape) == len(f.shape) and all(isinstance(d, int) for d in shape)
+                and shape[0] > 0 and tuple(shape[1:]) == f.shape[1:]):
+            raise DigitsError(f"{PINS_ENV}={path}: {f.name}: shape must be [N{', 28, 28' if len(f.shape) == 3 else ''}]")
+        out.append(MnistFile(f.key, f.name, sha, tuple(shape)))
+    return tuple(out)
+
+
+def pinned_files() -> tuple[MnistFile, ...]:
+    """The files fetch verifies: FILES, or those of the pins file named by $MNIST_PINS."""
+    pins = os.environ.get(PINS_ENV)
+    return load_pins(pins) if pins else FILES
+
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/): only unsigned bytes occur in MNIST.
 _IDX_DTYPES = {0x08: np.dtype(np.uint8)}
@@ -164,12 +200,17 @@ def fetch_file(spec: MnistFile, srcs: Sequence[str], *, timeout_s: float, attemp
 
 
 def fetch_all(mirrors: Sequence[str], *, timeout_s: float, attempts: int,
-              local_mirror: str | None = None, files: Sequence[MnistFile] = FILES,
+              local_mirror: str | None = None, files: Sequence[MnistFile] | None = None,
               progress: bool = True, log: Callable[[str], None] = print) -> dict[str, np.ndarray]:
     """Fetch and verify every file in `files`; returns {key: uint8 array}.
 
     `local_mirror` defaults to $MNIST_MIRROR; it is tried before the URL mirrors.
+    `files` defaults to FILES, or to the pins in the file named by $MNIST_PINS when set.
     """
+    if files is None:
+        files = pinned_files()
+        if files is not FILES:
+            log(f"fetch: checksums and shapes from {PINS_ENV}={os.environ[PINS_ENV]}, not MNIST's pinned ones")
     if local_mirror is None:
         local_mirror = os.environ.get(MIRROR_ENV) or None
     if local_mirror and not Path(local_mirror).expanduser().is_dir():

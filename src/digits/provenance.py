@@ -7,7 +7,7 @@ from importlib import metadata
 from pathlib import Path
 
 from digits import IMAGE_SIZE, NUM_CLASSES, __version__
-from digits.mnist import FILES
+from digits.mnist import pinned_files
 from digits.storage import sha256_file
 
 _LIBS = ("tensorflow-cpu", "tensorflow", "keras", "numpy", "scikit-learn", "dvc", "dvclive", "ai-edge-litert")
@@ -30,7 +30,7 @@ def provenance(*, params: dict, inputs: list[str], extra: dict) -> dict:
         "params": params,
         "data": {
             "inputs_sha256": {str(Path(p)): sha256_file(p) for p in inputs},
-            "mnist_idx_sha256": {f.name: f.sha256 for f in FILES},
+            "mnist_idx_sha256": {f.name: f.sha256 for f in pinned_files()},  # $MNIST_PINS in tests
         },
         "input": {"shape": [None, IMAGE_SIZE, IMAGE_SIZE], "dtype": "float32", "range": [0.0, 1.0],
                   "convention": "light ink on black, digit fit in 20x20 and centred by mass (MNIST)"},
