@@ -2,8 +2,9 @@
 
 One random affine warp (rotation, zoom, shear, shift) per image costs one resampling
 pass; Keras' separate RandomRotation/RandomZoom/RandomTranslation layers cost three.
-Random stroke thickening/thinning imitates the pens and brushes of real digits.
-Both are identity at inference, so the exported model is unaffected.
+Random stroke thickening/thinning imitates the pens and brushes of real digits; a random
+blur, thresholded again, imitates what normalisation makes of a blurred photo or a tiny crop.
+All are identity at inference, so the exported model is unaffected.
 """
 
 from __future__ import annotations
@@ -104,6 +105,49 @@ class RandomResample(layers.Layer):
         up = ops.image.resize(low, (h, w), interpolation="bilinear")
         u = keras.random.uniform((ops.shape(x)[0], 1, 1, 1), seed=self.seed_generator)
         return ops.where(u < self.p, ops.cast(up, x.dtype), x)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "p": self.p, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="digits")
+class RandomBlur(layers.Layer):
+    """With probability `p`, the digit as normalisation redraws a blurred or tiny source:
+    a Gaussian blur (sigma one of SIGMAS pixels), thresholded again at half its maximum
+    with a one-pixel ramp. Stroke width stays about the same; what was thinner than the
+    blur is lost: holes and gaps between strokes close, hooks and serifs shorten."""
+
+    SIGMAS = (0.8, 1.4, 2.0)
+
+    def __init__(self, p: float = 0.0, seed: int | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.p, self.seed = p, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    @staticmethod
+    def _blur(x, sigma: float):
+        r = math.ceil(3 * sigma)
+        g = [math.exp(-0.5 * (i / sigma) ** 2) for i in range(-r, r + 1)]
+        g = ops.convert_to_tensor([v / sum(g) for v in g], dtype=x.dtype)
+        x = ops.conv(x, ops.reshape(g, (-1, 1, 1, 1)), padding="same")
+        return ops.conv(x, ops.reshape(g, (1, -1, 1, 1)), padding="same")
+
+    def call(self, x, training: bool | None = None):
+        if not training or self.p <= 0:
+            return x
+        x32 = ops.cast(x, "float32")
+        u = keras.random.uniform((ops.shape(x)[0], 1, 1, 1), seed=self.seed_generator)
+        out = x32
+        for i, sigma in enumerate(self.SIGMAS):
+            b = self._blur(x32, sigma)
+            peak = ops.maximum(ops.max(b, axis=(1, 2, 3), keepdims=True), 1e-6)
+            redrawn = ops.clip((b / peak - 0.5) * 2.0 + 0.5, 0.0, 1.0)
+            chosen = (u >= i * self.p / len(self.SIGMAS)) & (u < (i + 1) * self.p / len(self.SIGMAS))
+            out = ops.where(chosen, redrawn, out)
+        return ops.cast(out, x.dtype)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return input_shape

@@ -15,17 +15,20 @@ import tensorflow as tf
 from keras import layers
 
 from digits import IMAGE_SIZE, NUM_CLASSES
-from digits.augment import RandomAffine, RandomResample, RandomStroke  # registers them for load_model
+from digits.augment import RandomAffine, RandomBlur, RandomResample, RandomStroke  # registers them for load_model
 
 def augmentation(*, shift: float, rotation_deg: float, zoom: float, shear_deg: float = 0.0,
-                 stroke: float = 0.0, resample: float = 0.0, seed: int) -> list[layers.Layer]:
-    """Training-only random stroke width, low-resolution redraw and affine warp (empty when
-    all are zero)."""
+                 stroke: float = 0.0, resample: float = 0.0, blur: float = 0.0,
+                 seed: int) -> list[layers.Layer]:
+    """Training-only random stroke width, low-resolution redraw, blur and affine warp (empty
+    when all are zero)."""
     out: list[layers.Layer] = []
     if stroke > 0:
         out.append(RandomStroke(stroke, seed=seed, name="aug_stroke"))
     if resample > 0:
         out.append(RandomResample(resample, seed=seed + 2, name="aug_resample"))
+    if blur > 0:
+        out.append(RandomBlur(blur, seed=seed + 3, name="aug_blur"))
     if shift or rotation_deg or zoom or shear_deg:
         out.append(RandomAffine(rotation_deg=rotation_deg, zoom=zoom, shear_deg=shear_deg, shift=shift,
                                 seed=seed + 1, name="aug_affine"))
@@ -36,9 +39,13 @@ def augmentation(*, shift: float, rotation_deg: float, zoom: float, shear_deg: f
 class FusedBatchNorm(layers.Layer):
     """Batch normalisation as TensorFlow's single fused kernel.
 
-    Keras 3's BatchNormalization composes it from generic ops: measured here it made a
-    small convnet's CPU epoch 3.5x slower; this fused layer costs about 1.4x
-    (bench/layer_speed.py). Statistics stay float32 under mixed precision.
+    Keras 3's BatchNormalization composes it from generic ops: in an earlier session (an
+    AVX512-BF16 CPU, timed by hand, no script kept; README "Speed: the benchmark") it made
+    a small convnet's CPU epoch 3.5x slower than no batch norm; this fused layer costs
+    about 1.4x. Statistics stay float32 under mixed precision. Outputs and moving mean
+    equal Keras'; the moving variance is fed the unbiased batch variance that the kernel
+    returns (Keras': the biased one, smaller by (n-1)/n for n values per channel in a
+    batch, 0.0007 % at batch 256 on 24x24 maps). tests/test_models.py checks all of this.
     """
 
     def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, **kwargs) -> None:

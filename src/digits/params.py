@@ -62,6 +62,7 @@ class AugmentParams(_Section):
     shear_deg: Annotated[float, Field(ge=0.0, le=45.0)] = 0.0
     stroke: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0  # probability of thickening, and of thinning
     resample: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0  # probability of a low-resolution redraw
+    blur: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0  # probability of a blurred, re-thresholded redraw
 
 
 class MLPParams(_Section):

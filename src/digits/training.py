@@ -36,7 +36,7 @@ def build_model(p: TrainParams, *, with_augmentation: bool = True) -> keras.Mode
         return build_keras_io()
     a = p.augment
     aug = augmentation(shift=a.shift, rotation_deg=a.rotation_deg, zoom=a.zoom, shear_deg=a.shear_deg,
-                       stroke=a.stroke, resample=a.resample, seed=p.seed) if with_augmentation else []
+                       stroke=a.stroke, resample=a.resample, blur=a.blur, seed=p.seed) if with_augmentation else []
     c = p.cnn
     return build_cnn(filters=c.filters, convs_per_block=c.convs_per_block, batchnorm=c.batchnorm,
                      dense=c.dense, dropout=c.dropout, first_kernel=c.first_kernel,
