@@ -44,9 +44,10 @@ def main() -> None:
     if real is not None and not (real / "labels.csv").is_file():
         raise DigitsError(f"{real}: no labels.csv (the real-digits development set)")
     workers = p.workers or min(len(os.sched_getaffinity(0)), 4)
-    total = len(wild.CONDITIONS) + 1 + (real is not None)
+    total = len(wild.CONDITIONS) + 1 + (real is not None) + p.uci
     print(f"wild: {len(wild.CONDITIONS)} conditions x {p.per_condition} digits, {p.blanks} blank pages"
-          f"{', the real development set' if real else ''}; seed {p.seed}, {workers} workers")
+          f"{', the real development set' if real else ''}{', the UCI 8x8 digits' if p.uci else ''}; "
+          f"seed {p.seed}, {workers} workers")
     done = []
 
     def progress(name: str, recs: list, secs: float) -> None:
@@ -57,7 +58,7 @@ def main() -> None:
         print(f"wild: [{len(done):2d}/{total}] {name:17s} {s['n']:4d} inputs  {what}  ({secs:.1f} s)", flush=True)
 
     results = benchmark.run(x, y, args.tflite, real, p.per_condition, p.seed, workers,
-                            n_blank=p.blanks, progress=progress)
+                            n_blank=p.blanks, uci=p.uci, progress=progress)
     metrics = benchmark.score(results)
     with atomic_path(args.grids, directory=True) as tmp:
         for name, recs in results.items():
@@ -71,6 +72,7 @@ def main() -> None:
           f"refused {o['refusal_rate']:.2%}; worst {metrics['worst_condition']['name']} "
           f"{metrics['worst_condition']['accuracy']:.1%}"
           + (f"; dev set {metrics['dev_set']['accuracy']:.2%}" if "dev_set" in metrics else "")
+          + (f"; UCI 8x8 {metrics[benchmark.UCI]['accuracy']:.2%}" if benchmark.UCI in metrics else "")
           + f"; blank pages refused {metrics['blank']['refused']:.0%}; wrote {args.metrics}")
 
 

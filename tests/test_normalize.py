@@ -290,3 +290,19 @@ def test_a_shadow_over_most_of_the_page_does_not_invert_the_ink() -> None:
     a[int(0.3 * a.shape[0]):, :] *= 0.45  # a sharp-edged shadow across the lower 70 %
     out = normalize(Image.fromarray(a.astype(np.uint8)))
     assert similar(out, normalize(clean)) > 0.9
+
+
+def test_a_blurred_stroke_is_cut_at_half_its_contrast() -> None:
+    """Out of focus (sigma half the stroke), a ring drawn 14 px wide: the noise thresholds
+    reach far down the soft flanks (about 30 px wide); at half of the stroke's own peak
+    its width is near what it was before the blur."""
+    from scipy import ndimage
+
+    from digits.normalize import _find_digit, _ink_map, _stroke_width
+
+    im = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(im).ellipse([70, 50, 130, 150], outline=0, width=14)
+    blurred = ndimage.gaussian_filter(np.asarray(im, np.float32), 7)
+    mask, _ = _find_digit(_ink_map(blurred, True))
+    assert 10 < _stroke_width(mask) < 21
+    assert not mask[100, 100]  # the hole stays open

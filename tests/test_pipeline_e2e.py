@@ -27,7 +27,7 @@ SMALL = {
     "train": {"epochs": 2, "batch_size": 64, "precision": "float32",
               "cnn": {"filters": [8, 16], "batchnorm": True}},
     "plots": {"dpi": 50},
-    "wild": {"per_condition": 10, "blanks": 5},
+    "wild": {"per_condition": 10, "blanks": 5, "uci": False},
 }
 
 

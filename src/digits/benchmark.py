@@ -26,6 +26,10 @@ from digits.errors import DigitsError
 from digits.predict import BATCH_SIZE, predict_files
 
 DEV_SET = "dev_set"
+# The UCI handwritten digits scikit-learn ships (load_digits: 1,797 digits by 43 other writers,
+# 8×8 at 17 grey levels): real writing, as small and coarse as a crop gets. Never trained on.
+UCI = "uci_8x8"
+REAL = (DEV_SET, UCI)
 THUMB = 64  # preview size of an input in the grids
 GRID_CELLS = 30
 
@@ -95,6 +99,19 @@ def _dev_items(real_dir: Path) -> list[tuple[int, int, str]]:
     return [(i, int(r["label"]), str(real_dir / "images" / r["file"])) for i, r in enumerate(rows)]
 
 
+def _uci_items(tmp: str) -> list[tuple[int, int, str]]:
+    """The UCI 8×8 digits as PNG files, dark ink on white as a scan or a form would have them."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    items = []
+    for i, (a, label) in enumerate(zip(d.images, d.target, strict=True)):
+        path = os.path.join(tmp, f"{UCI}_{i:04d}.png")
+        Image.fromarray((255 - a * 255 / 16).round().astype(np.uint8)).save(path)
+        items.append((i, int(label), path))
+    return items
+
+
 def run_condition(name: str) -> tuple[str, list[Record], float]:
     """Render (or list) one condition's inputs and predict them; runs in a worker."""
     t = time.perf_counter()
@@ -102,6 +119,8 @@ def run_condition(name: str) -> tuple[str, list[Record], float]:
     with tempfile.TemporaryDirectory(prefix="digits-wild-") as tmp:
         if name == DEV_SET:
             items = _dev_items(Path(_STATE["real_dir"]))
+        elif name == UCI:
+            items = _uci_items(tmp)
         else:
             items = []
             n = _STATE["n_blank"] if name == wild.BLANK else _STATE["n"]
@@ -128,14 +147,14 @@ def run_condition(name: str) -> tuple[str, list[Record], float]:
 
 def run(images: np.ndarray, labels: np.ndarray, model_path: str | os.PathLike,
         real_dir: str | os.PathLike | None, n: int, seed: int, workers: int, n_blank: int = 100,
-        conditions: list[str] | None = None,
+        conditions: list[str] | None = None, uci: bool = False,
         progress: Callable[[str, list[Record], float], None] | None = None) -> dict[str, list[Record]]:
-    """Records per condition (in CONDITIONS order, then BLANK and DEV_SET if real_dir)."""
+    """Records per condition (in CONDITIONS order, then BLANK, DEV_SET if real_dir, UCI if uci)."""
     from digits.tflite import TFLiteClassifier
 
     TFLiteClassifier(model_path)  # a broken model fails here, in one line, not in every worker
     names = (list(conditions or wild.CONDITIONS) + ([wild.BLANK] if n_blank else [])
-             + ([DEV_SET] if real_dir else []))
+             + ([DEV_SET] if real_dir else []) + ([UCI] if uci else []))
     init = (images, labels, str(model_path), str(real_dir) if real_dir else None, n, n_blank, seed)
     out: dict[str, list[Record]] = {}
 
@@ -166,15 +185,16 @@ def rate(recs: list[Record]) -> dict:
 
 
 def score(results: dict[str, list[Record]]) -> dict:
-    """metrics/wild.json: per condition, overall (synthetic digits), the dev set and blanks."""
-    conds = {nm: rate(recs) for nm, recs in results.items() if nm not in (wild.BLANK, DEV_SET)}
+    """metrics/wild.json: per condition, overall (synthetic digits), the real sets and blanks."""
+    conds = {nm: rate(recs) for nm, recs in results.items() if nm not in (wild.BLANK, *REAL)}
     synthetic = [r for nm, recs in results.items() if nm in conds for r in recs]
     worst = min(conds, key=lambda nm: conds[nm]["accuracy"])
     out = {"overall": rate(synthetic), "conditions": conds,
            "worst_condition": {"name": worst, "accuracy": conds[worst]["accuracy"]},
            "min_condition_accuracy": conds[worst]["accuracy"]}
-    if DEV_SET in results:
-        out[DEV_SET] = rate(results[DEV_SET])
+    for nm in REAL:
+        if nm in results:
+            out[nm] = rate(results[nm])
     if wild.BLANK in results:
         b = results[wild.BLANK]
         out["blank"] = {"n": len(b), "refused": sum(r.error is not None for r in b) / max(len(b), 1)}
@@ -228,8 +248,9 @@ def summary_plot(metrics: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = dict(metrics["conditions"])
-    if DEV_SET in metrics:
-        rows[DEV_SET + " (real)"] = metrics[DEV_SET]
+    for nm in REAL:
+        if nm in metrics:
+            rows[nm + " (real)"] = metrics[nm]
     names = list(rows)[::-1]
     acc = np.array([rows[n]["accuracy"] for n in names]) * 100
     lo = acc - np.array([rows[n]["ci95_low"] for n in names]) * 100

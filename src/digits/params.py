@@ -120,6 +120,7 @@ class WildParams(_Section):
     blanks: Annotated[int, Field(strict=True, ge=0, le=5000)] = 100  # pages with no digit
     seed: int = Field(default=SEED, strict=True)
     workers: Annotated[int, Field(strict=True, ge=0, le=64)] = 0  # 0 = one per core (at most 4)
+    uci: bool = Field(default=True, strict=True)  # also read scikit-learn's 1,797 UCI 8x8 digits
 
 
 SECTIONS: dict[str, type[_Section]] = {

@@ -556,5 +556,7 @@ def describe(name: str) -> str:
     """The one-line description of a condition (its renderer's docstring's first line)."""
     if name == "dev_set":
         return "the real handwritten digits of the development set"
+    if name == "uci_8x8":
+        return "scikit-learn's UCI digits: 1,797 real 8x8 crops by 43 writers"
     fn = blank if name == BLANK else CONDITIONS[name]
     return (fn.__doc__ or name).strip().splitlines()[0]
