@@ -526,9 +526,13 @@ def _half_maximum(x: np.ndarray, digit: np.ndarray, med: float,
     t0, l0, b0, r0 = box
     sub, m = x[t0:b0, l0:r0], digit[t0:b0, l0:r0]
     k = 2 * max(1, round(PEAK_REACH * _stroke_width(m))) + 1
-    peak = _rank_filter(np.where(m, sub, med), k, np.maximum)
+    inked = np.where(m, sub, med)
+    peak = _rank_filter(inked, k, np.maximum)
+    # A pixel as inky as any of its neighbours is on a stroke's crest: kept whatever the
+    # peak nearby (a sharp shadow edge across a stroke puts a higher peak within reach).
+    crest = sub >= _rank_filter(inked, 3, np.maximum)
     sharp = np.zeros_like(digit)
-    sharp[t0:b0, l0:r0] = m & (sub >= med + EDGE_LEVEL * (peak - med))
+    sharp[t0:b0, l0:r0] = m & ((sub >= med + EDGE_LEVEL * (peak - med)) | crest)
     rows, cols = np.flatnonzero(sharp.any(axis=1)), np.flatnonzero(sharp.any(axis=0))
     return sharp, (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
 
