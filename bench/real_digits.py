@@ -23,8 +23,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from digits.errors import DigitsError, one_line
-from digits.normalize import load_image, naive, normalize
-from digits.predict import DEFAULT_THRESHOLD, load_model, resolve_model_path
+from digits.recognize.normalize import load_image, naive, normalize
+from digits.loading import load_model, resolve_model_path
+from digits.recognize.predict import DEFAULT_THRESHOLD
 
 # The development set sits beside the repository (../shared), as in CI.
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-digits"

@@ -31,9 +31,9 @@ REFERENCE = {"model": "keras_io", "epochs": 15, "batch_size": 128, "lr": 0.001, 
 
 def load_data(quick: bool) -> dict:
     """MNIST via the pipeline's own fetch and preprocess code (needs $MNIST_MIRROR offline)."""
-    from digits.data import preprocess
-    from digits.mnist import fetch_all
-    from digits.params import load_section
+    from digits.pipeline.data import preprocess
+    from digits.pipeline.mnist import fetch_all
+    from digits.pipeline.params import load_section
 
     fp = load_section("fetch", ROOT / "params.yaml")
     pp = load_section("preprocess", ROOT / "params.yaml")
@@ -64,8 +64,8 @@ def _throughput(fn, x, repeats: int = 3) -> float:
 
 def inference_figures(model, x, quick: bool) -> dict:
     """Keras and LiteRT: batched throughput (batch 1024) and warm single-image latency."""
-    from digits.export import export_tflite
-    from digits.tflite import TFLiteClassifier
+    from digits.pipeline.export import export_tflite
+    from digits.recognize.tflite import TFLiteClassifier
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.tflite"
@@ -85,8 +85,8 @@ def run_one(name: str, quick: bool) -> dict:
     import keras
     import numpy as np
 
-    from digits.params import load_section, parse_section
-    from digits.training import build_model, configure_runtime, train
+    from digits.pipeline.params import load_section, parse_section
+    from digits.pipeline.training import build_model, configure_runtime, train
 
     default = load_section("train", ROOT / "params.yaml")
     if name == "reference":

@@ -9,10 +9,10 @@ import os
 
 import numpy as np
 
-from digits.data import check_images, check_labels, describe
+from digits.pipeline.data import check_images, check_labels, describe
 from digits.errors import DigitsError, cli_entry
-from digits.evaluation import confusion_csv, metrics_from_probs, predictions_csv
-from digits.params import EvaluateParams, load_section
+from digits.pipeline.evaluation import confusion_csv, metrics_from_probs, predictions_csv
+from digits.pipeline.params import EvaluateParams, load_section
 from digits.storage import load_npz, save_npz, write_json, write_text
 
 
@@ -38,8 +38,8 @@ def main() -> None:
 
     # TensorFlow is imported only once the inputs are known good: a bad input fails fast.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from digits.models import load_model
-    from digits.tflite import TFLiteClassifier
+    from digits.loading import load_keras as load_model
+    from digits.recognize.tflite import TFLiteClassifier
 
     probs = load_model(args.model).predict(x, batch_size=p.batch_size, verbose=0)
     summary, per_class, cm = metrics_from_probs(y, probs)

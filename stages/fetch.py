@@ -7,8 +7,8 @@ import _env  # noqa: F401, I001  (first: one line, not a traceback, outside the 
 import argparse
 
 from digits.errors import cli_entry
-from digits.mnist import fetch_all
-from digits.params import FetchParams, load_section
+from digits.pipeline.mnist import fetch_all
+from digits.pipeline.params import FetchParams, load_section
 from digits.storage import save_npz
 
 

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from digits.errors import DigitsError, cli_entry
-from digits.params import PlotsParams, load_section
+from digits.pipeline.params import PlotsParams, load_section
 from digits.storage import atomic_path, load_npz
 
 
@@ -48,7 +48,7 @@ def main() -> None:
     p: PlotsParams = load_section("plots")
 
     from digits import SEED
-    from digits.plotting import class_samples, confusion_heatmap, prediction_grid, training_curves, worst_errors
+    from digits.pipeline.plotting import class_samples, confusion_heatmap, prediction_grid, training_curves, worst_errors
 
     train = load_npz(args.train, ("x", "y"))
     test = load_npz(args.test, ("x", "y"))

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.data import check_images, check_labels, describe
+from digits.pipeline.data import check_images, check_labels, describe
 from digits.errors import cli_entry
-from digits.params import TrainParams, load_section
+from digits.pipeline.params import TrainParams, load_section
 from digits.storage import atomic_path, load_npz, write_json
 
 
@@ -38,10 +38,10 @@ def main() -> None:
 
     # TensorFlow (slow to import) only once params and inputs are known good.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from digits.export import export_tflite
-    from digits.live import LiveCurves, open_live
-    from digits.provenance import provenance
-    from digits.training import configure_runtime, train
+    from digits.pipeline.export import export_tflite
+    from digits.pipeline.live import LiveCurves, open_live
+    from digits.pipeline.provenance import provenance
+    from digits.pipeline.training import configure_runtime, train
 
     configure_runtime(p.seed, p.threads)
 

@@ -45,7 +45,7 @@ def tiny_mnist() -> dict[str, np.ndarray]:
 @pytest.fixture
 def tiny_mirror(tmp_path: Path, tiny_mnist: dict[str, np.ndarray]):
     """A directory of four gzipped IDX files, and MnistFile specs pinning their checksums."""
-    from digits.mnist import FILES, MnistFile
+    from digits.pipeline.mnist import FILES, MnistFile
 
     mirror = tmp_path / "mirror"
     mirror.mkdir()
@@ -59,7 +59,7 @@ def tiny_mirror(tmp_path: Path, tiny_mnist: dict[str, np.ndarray]):
 
 def real_mirror() -> Path | None:
     """The local MNIST mirror named by $MNIST_MIRROR, if it holds the four files."""
-    from digits.mnist import FILES, MIRROR_ENV
+    from digits.pipeline.mnist import FILES, MIRROR_ENV
 
     path = os.environ.get(MIRROR_ENV)
     if path and all((Path(path) / f.name).is_file() for f in FILES):
@@ -72,7 +72,7 @@ def write_synthetic_mirror(root: Path, n_train: int = 3000, n_test: int = 500) -
     file with their checksums and shapes, for $MNIST_PINS (the real MNIST would fail them)."""
     import json
 
-    from digits.mnist import FILES
+    from digits.pipeline.mnist import FILES
 
     mirror = root / "mnist-synthetic"
     mirror.mkdir(parents=True)
@@ -119,7 +119,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    from digits.export import tflite_bytes
+    from digits.pipeline.export import tflite_bytes
 
     d = tmp_path_factory.mktemp("models")
     bias = np.zeros(10, np.float32)

@@ -22,7 +22,7 @@ def _section(title: str) -> str:
 
 def test_layout_lists_every_module_and_every_stage():
     layout = _section("Layout")
-    for module in sorted((ROOT / "src/digits").glob("*.py")):
+    for module in sorted((ROOT / "src/digits").rglob("*.py")):
         assert re.search(rf"(^|\s){re.escape(module.stem)}(\s|$)", layout, flags=re.M), \
             f"README Layout does not list src/digits/{module.name}"
     for stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]:
@@ -32,7 +32,7 @@ def test_layout_lists_every_module_and_every_stage():
 def _pointers() -> list[tuple[str, str]]:
     """(file, section) for every `README: "X"` or `README, "X"` outside the README."""
     files = [ROOT / "gate.yaml", ROOT / ".ci/run", ROOT / "Makefile", *ROOT.glob("docs/*.md"),
-             *ROOT.glob("src/digits/*.py"), *ROOT.glob("stages/*.py"), *ROOT.glob("bench/*.py")]
+             *ROOT.glob("src/digits/**/*.py"), *ROOT.glob("stages/*.py"), *ROOT.glob("bench/*.py")]
     out = []
     for f in files:
         for title in re.findall(r'README[:,]\s+"([^"]+)"', f.read_text()):
@@ -48,7 +48,7 @@ def test_pointers_to_readme_sections_resolve():
 
 
 def test_cited_scripts_exist():
-    for f in [ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("src/digits/*.py"), ROOT / "gate.yaml"]:
+    for f in [ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("src/digits/**/*.py"), ROOT / "gate.yaml"]:
         for path in re.findall(r"\b((?:bench|stages|tests)/[\w/]+\.py)\b", f.read_text()):
             assert (ROOT / path).is_file(), f"{f.relative_to(ROOT)} cites {path}, which does not exist"
 

@@ -17,7 +17,7 @@ from digits.errors import DigitsError, one_line
 
 # Heavy modules (numpy, Pillow, LiteRT, Keras) are imported inside the handlers, so
 # `digits --help` and every other subcommand stay instant. Hence this copy of
-# digits.predict.DEFAULT_THRESHOLD (a test keeps the two equal).
+# digits.recognize.predict.DEFAULT_THRESHOLD (a test keeps the two equal).
 PREDICT_THRESHOLD = 0.7
 
 
@@ -51,7 +51,8 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
 
 def run_predict(args: argparse.Namespace) -> int:
     """Predict every input; results go to stdout (text errors to stderr) in input order."""
-    from digits.predict import load_model, predict_paths, resolve_model_path
+    from digits.loading import load_model, resolve_model_path
+    from digits.recognize.predict import predict_paths
 
     model = load_model(resolve_model_path(args.model))
     failed = False
@@ -93,7 +94,7 @@ def run_check_metrics(args: argparse.Namespace) -> int:
     """Run the gate in the project at --repo."""
     from pathlib import Path
 
-    from digits.gate import run
+    from digits.review.gate import run
 
     baseline = None if args.baseline.lower() == "none" else args.baseline
     return run(gate_file=args.gate, params_file=args.params, baseline=baseline, cwd=Path(args.repo).resolve())
@@ -116,7 +117,7 @@ def add_plots(sub: argparse._SubParsersAction) -> None:
 
 def run_plots(args: argparse.Namespace) -> int:
     """Render the plots page; the path is printed."""
-    from digits.offline_plots import render
+    from digits.review.offline_plots import render
 
     render(args.action, args.revisions, args.out)
     return 0

@@ -207,7 +207,7 @@ def current_versions(cwd: Path, path: str = PROVENANCE) -> tuple[dict[str, str],
         found = None
     if found is not None:
         return found, f"{path} in the workspace"
-    from digits.provenance import library_versions
+    from digits.pipeline.provenance import library_versions
 
     return library_versions(), "the libraries installed here (no workspace provenance)"
 
@@ -238,7 +238,7 @@ def drift_report(baseline: str, cwd: Path, path: str = PROVENANCE) -> list[str]:
 
 def run(*, gate_file: str | Path, params_file: str | Path, baseline: str | None, cwd: Path) -> int:
     """Print the verdict table; 0 when everything holds, 1 on any regression or floor breach."""
-    from digits.params import load_section
+    from digits.pipeline.params import load_section
 
     config = load_config(cwd / gate_file)
     model = load_section("train", cwd / params_file).model

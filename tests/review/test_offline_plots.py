@@ -13,7 +13,7 @@ import pytest
 
 from conftest import ROOT
 
-from digits.offline_plots import BUNDLE, TEMPLATE, _vegalite_version
+from digits.review.offline_plots import BUNDLE, TEMPLATE, _vegalite_version
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # The plots dvc.yaml defines that Vega draws (the rest are PNG images): div id -> mark drawn.

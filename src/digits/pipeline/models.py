@@ -1,7 +1,7 @@
 """Model builders by name. Each is a function of explicit arguments.
 
 Every model takes float32 images of shape (28, 28) in [0, 1], light ink on black (the
-MNIST convention that `digits.normalize` produces from real images) and outputs softmax
+MNIST convention that `digits.recognize.normalize` produces from real images) and outputs softmax
 probabilities over the ten digits. Augmentation layers sit inside the model: Keras
 applies them only in training, so prediction never sees them and cannot drift.
 """
@@ -15,7 +15,7 @@ import tensorflow as tf
 from keras import layers
 
 from digits import IMAGE_SIZE, NUM_CLASSES
-from digits.augment import RandomAffine, RandomBlur, RandomResample, RandomStroke  # registers them for load_model
+from digits.layers import RandomAffine, RandomBlur, RandomResample, RandomStroke  # registers them for load_model
 
 def augmentation(*, shift: float, rotation_deg: float, zoom: float, shear_deg: float = 0.0,
                  stroke: float = 0.0, resample: float = 0.0, blur: float = 0.0,

@@ -5,7 +5,7 @@ faint pencil, a phone's multi-picture JPEG, ...). A condition's renderer draws a
 *test* digit (never trained on) as an ink coverage map with a pen of some width, lays it
 on paper, applies the capture (light, shadow, noise, blur, compression) and encodes a
 real image file. The files then go through exactly what `digits predict` runs
-(`digits.predict.predict_files`: decode, normalise, the exported model).
+(`digits.recognize.predict.predict_files`: decode, normalise, the exported model).
 
 Everything is drawn from `numpy.random.default_rng([seed, condition number])`, and every
 encoder used is deterministic, so the same seed gives byte-identical files.

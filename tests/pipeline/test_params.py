@@ -1,7 +1,7 @@
 import pytest
 
 from digits.errors import DigitsError
-from digits.params import SECTIONS, load_section, parse_section
+from digits.pipeline.params import SECTIONS, load_section, parse_section
 from conftest import ROOT
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from digits import wild
+from digits.pipeline import wild
 from digits.errors import DigitsError
-from digits.predict import BATCH_SIZE, predict_files
+from digits.recognize.predict import BATCH_SIZE, predict_files
 
 DEV_SET = "dev_set"
 # The UCI handwritten digits scikit-learn ships (load_digits: 1,797 digits by 43 other writers,
@@ -65,7 +65,7 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 def _thumb(path: str) -> np.ndarray:
     """A small RGB preview of an image file as stored (orientation applied, alpha on grey)."""
-    from digits.normalize import load_image, to_grey
+    from digits.recognize.normalize import load_image, to_grey
 
     try:
         im = load_image(path)
@@ -87,7 +87,7 @@ _STATE: dict = {}
 
 def _init(images: np.ndarray, labels: np.ndarray, model_path: str, real_dir: str | None,
           n: int, n_blank: int, seed: int) -> None:
-    from digits.tflite import TFLiteClassifier
+    from digits.recognize.tflite import TFLiteClassifier
 
     _STATE.update(images=images, labels=labels, real_dir=real_dir, n=n, n_blank=n_blank, seed=seed,
                   model=TFLiteClassifier(model_path, threads=1))
@@ -150,7 +150,7 @@ def run(images: np.ndarray, labels: np.ndarray, model_path: str | os.PathLike,
         conditions: list[str] | None = None, uci: bool = False,
         progress: Callable[[str, list[Record], float], None] | None = None) -> dict[str, list[Record]]:
     """Records per condition (in CONDITIONS order, then BLANK, DEV_SET if real_dir, UCI if uci)."""
-    from digits.tflite import TFLiteClassifier
+    from digits.recognize.tflite import TFLiteClassifier
 
     TFLiteClassifier(model_path)  # a broken model fails here, in one line, not in every worker
     names = (list(conditions or wild.CONDITIONS) + ([wild.BLANK] if n_blank else [])

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from digits.plotting import class_samples, confusion_heatmap, prediction_grid, training_curves, worst_errors
+from digits.pipeline.plotting import class_samples, confusion_heatmap, prediction_grid, training_curves, worst_errors
 
 
 def _probs(y, wrong_idx):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from digits.errors import DigitsError
-from digits.evaluation import confusion_csv, metrics_from_probs, predictions_csv
+from digits.pipeline.evaluation import confusion_csv, metrics_from_probs, predictions_csv
 
 
 def _onehot(pred, n_cls=10, p=0.9):

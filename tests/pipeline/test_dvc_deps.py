@@ -42,8 +42,11 @@ def _imports(path: Path) -> set[Path]:
             f = _module_file(name)
             if f is not None:
                 found.add(f)
-                if f.name != "__init__.py":
-                    found.add(PACKAGE / "__init__.py")  # importing digits.x runs digits/__init__
+                # importing digits.a.b runs digits/__init__ and digits/a/__init__ first
+                for parent in f.parents if PACKAGE in (f, *f.parents) else ():
+                    if parent == PACKAGE.parent:
+                        break
+                    found.add(parent / "__init__.py")
     return found
 
 
@@ -72,5 +75,6 @@ def test_stage_depends_on_everything_it_imports(stage):
 
 def test_the_import_walk_sees_lazy_and_transitive_imports():
     needed = closure(ROOT / "stages" / "evaluate.py")
-    assert "src/digits/models.py" in needed  # imported inside main()
-    assert "src/digits/augment.py" in needed  # through digits.models
+    assert "src/digits/loading.py" in needed  # imported inside main()
+    assert "src/digits/layers.py" in needed  # through digits.loading
+    assert "src/digits/pipeline/__init__.py" in needed  # a subpackage's __init__ runs first

@@ -4,9 +4,10 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from digits.errors import DigitsError  # noqa: E402
-from digits.models import build_cnn, build_keras_io, build_mlp, load_model  # noqa: E402
-from digits.params import parse_section  # noqa: E402
-from digits.training import build_model, configure_runtime, learning_rate, train  # noqa: E402
+from digits.loading import load_keras as load_model  # noqa: E402
+from digits.pipeline.models import build_cnn, build_keras_io, build_mlp  # noqa: E402
+from digits.pipeline.params import parse_section  # noqa: E402
+from digits.pipeline.training import build_model, configure_runtime, learning_rate, train  # noqa: E402
 
 
 @pytest.mark.parametrize("model", [build_mlp(units=16), build_keras_io(),
@@ -59,7 +60,7 @@ def test_fused_batchnorm_matches_keras_batchnormalization():
     """Same outputs and moving statistics as Keras' layer, except that the moving variance is
     updated with the unbiased batch variance (what TensorFlow's fused kernel returns): Keras'
     times n/(n-1), n = batch × height × width values per channel."""
-    from digits.models import FusedBatchNorm
+    from digits.layers import FusedBatchNorm
 
     rng = np.random.default_rng(0)
     x = (rng.normal(2.0, 3.0, (8, 6, 6, 5)) * np.arange(1, 6)).astype(np.float32)
@@ -96,7 +97,7 @@ def test_onecycle_schedule_warms_up_then_decays():
 
 
 def _tiny_train(tiny, **over):
-    from digits.data import preprocess
+    from digits.pipeline.data import preprocess
 
     d = preprocess(**tiny, val_fraction=0.2, seed=1999)
     p = parse_section("train", {"model": "cnn", "epochs": 3, "batch_size": 32, "lr": 0.01,
@@ -134,8 +135,8 @@ def _same(a: list[np.ndarray], b: list[np.ndarray], atol: float = 0.0) -> bool:
 
 
 def test_early_stopping_stops_and_restores_the_best_epoch(tiny_mnist):
-    from digits.data import preprocess
-    from digits.training import train as fit
+    from digits.pipeline.data import preprocess
+    from digits.pipeline.training import train as fit
 
     d = preprocess(**tiny_mnist, val_fraction=0.2, seed=1999)
     p = parse_section("train", {"model": "cnn", "epochs": 30, "batch_size": 32, "lr": 0.01,
@@ -157,8 +158,8 @@ def test_ema_leaves_the_moving_average_of_the_weights(tiny_mnist):
     weights after each step (Keras: the first step's weights, then m·avg + (1-m)·w)."""
     momentum = 0.9
     snaps = _Snapshots()
-    from digits.data import preprocess
-    from digits.training import train as fit
+    from digits.pipeline.data import preprocess
+    from digits.pipeline.training import train as fit
 
     d = preprocess(**tiny_mnist, val_fraction=0.2, seed=1999)
     p = parse_section("train", {"model": "cnn", "epochs": 2, "batch_size": 32, "lr": 0.01, "ema": momentum,
@@ -211,8 +212,8 @@ def test_saved_cnn_with_custom_layers_loads_and_predicts_the_same(tmp_path):
 
 
 def test_tflite_export_matches_keras(tmp_path):
-    from digits.export import export_tflite
-    from digits.tflite import TFLiteClassifier
+    from digits.pipeline.export import export_tflite
+    from digits.recognize.tflite import TFLiteClassifier
 
     p = parse_section("train", {"model": "cnn", "cnn": {"filters": [4], "batchnorm": True},
                                 "augment": {"zoom": 0.1}})

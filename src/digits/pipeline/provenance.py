@@ -7,7 +7,7 @@ from importlib import metadata
 from pathlib import Path
 
 from digits import IMAGE_SIZE, NUM_CLASSES, __version__
-from digits.mnist import pinned_files
+from digits.pipeline.mnist import pinned_files
 from digits.storage import sha256_file
 
 _LIBS = ("tensorflow-cpu", "tensorflow", "keras", "numpy", "scikit-learn", "dvc", "dvclive", "ai-edge-litert")

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from digits.augment import RandomBlur
+from digits.layers import RandomBlur
 
 
 def ring(size: int = 28, outer: float = 7.0, inner: float = 4.5) -> np.ndarray:

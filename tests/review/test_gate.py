@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from digits.gate import Check, judge, run
+from digits.review.gate import Check, judge, run
 
 DVC = str(Path(sys.executable).with_name("dvc"))
 

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from conftest import LIKELY
-from digits import benchmark, wild
-from digits.normalize import load_image, to_grey
+from digits.pipeline import benchmark, wild
+from digits.recognize.normalize import load_image, to_grey
 
 
 def seven() -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from digits.errors import DigitsError, one_line
-from digits.normalize import IMAGE_EXTENSIONS, load_image, normalize
+from digits.recognize.normalize import IMAGE_EXTENSIONS, load_image, normalize
 
 MODEL_ENV = "DIGITS_MODEL"
 DEFAULT_MODEL = Path("models") / "model.tflite"
@@ -42,7 +42,7 @@ class KerasModel:
     def __init__(self, path: str | os.PathLike) -> None:
         # Seconds to import Keras: only for users who ask for a .keras model. The pipeline's
         # loader registers the project's custom layers and checks the input/output shapes.
-        from digits.models import load_model as load_keras
+        from digits.pipeline.models import load_model as load_keras
 
         self._model = load_keras(str(path))
 
@@ -80,7 +80,7 @@ def load_model(path: str | os.PathLike) -> Model:
         raise DigitsError(f"model not found: {path} (run `dvc repro` to build it, or pass --model)")
     suffix = path.suffix.lower()
     if suffix == ".tflite":
-        from digits.tflite import TFLiteClassifier
+        from digits.recognize.tflite import TFLiteClassifier
 
         return TFLiteClassifier(path)
     if suffix == ".keras":

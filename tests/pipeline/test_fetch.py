@@ -18,7 +18,7 @@ import pytest
 
 from conftest import ROOT, env_with, idx_bytes, write_synthetic_mirror
 from digits.errors import DigitsError
-from digits.mnist import FILES, fetch_all, gunzip, load_pins, parse_idx
+from digits.pipeline.mnist import FILES, fetch_all, gunzip, load_pins, parse_idx
 
 
 def test_parse_idx_round_trip_and_errors():

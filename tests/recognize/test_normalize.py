@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digits.errors import DigitsError
-from digits.normalize import _label, load_image, naive, normalize, to_grey
+from digits.recognize.normalize import _label, load_image, naive, normalize, to_grey
 
 
 def draw_seven(size: tuple[int, int] = (300, 300), *, box: tuple[float, float, float, float] = (0.3, 0.2, 0.7, 0.8),
@@ -298,7 +298,7 @@ def test_a_blurred_stroke_is_cut_at_half_its_contrast() -> None:
     its width is near what it was before the blur."""
     from scipy import ndimage
 
-    from digits.normalize import _find_digit, _ink_map, _stroke_width
+    from digits.recognize.normalize import _find_digit, _ink_map, _stroke_width
 
     im = Image.new("L", (200, 200), 255)
     ImageDraw.Draw(im).ellipse([70, 50, 130, 150], outline=0, width=14)

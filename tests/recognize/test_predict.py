@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 
 from digits import cli
 from conftest import LIKELY, LIKELY_P, OTHER
-from digits.predict import DEFAULT_THRESHOLD, TOP_K
+from digits.recognize.predict import DEFAULT_THRESHOLD, TOP_K
 
 def digit_png(path: Path, size: tuple[int, int] = (120, 120)) -> Path:
     im = Image.new("L", size, 255)
@@ -241,8 +241,8 @@ def test_console_script_never_imports_tensorflow(models, inputs) -> None:
 
 def test_keras_model_with_the_pipelines_custom_layers_loads(tmp_path, inputs, capsys) -> None:
     """The pipeline's .keras holds FusedBatchNorm and RandomAffine: predict must know them."""
-    from digits.params import parse_section
-    from digits.training import build_model
+    from digits.pipeline.params import parse_section
+    from digits.pipeline.training import build_model
 
     p = parse_section("train", {"model": "cnn", "cnn": {"filters": [4, 8], "batchnorm": True},
                                 "augment": {"rotation_deg": 5, "stroke": 0.1}})
@@ -264,7 +264,7 @@ def test_model_returning_nan_or_negative_is_an_error_not_a_digit(bias, activatio
     one error line per image, never a confident digit 0."""
     import keras
 
-    from digits.export import tflite_bytes
+    from digits.pipeline.export import tflite_bytes
 
     inp = keras.Input((28, 28), name="image")
     out = keras.layers.Dense(10, activation=activation, kernel_initializer="zeros",

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from digits.data import check_images, check_labels, preprocess, stratified_take
+from digits.pipeline.data import check_images, check_labels, preprocess, stratified_take
 from digits.errors import DigitsError
 
 

@@ -12,8 +12,8 @@ import numpy as np
 import tensorflow as tf
 
 from digits import NUM_CLASSES
-from digits.models import augmentation, build_cnn, build_keras_io, build_mlp
-from digits.params import TrainParams
+from digits.pipeline.models import augmentation, build_cnn, build_keras_io, build_mlp
+from digits.pipeline.params import TrainParams
 
 
 def configure_runtime(seed: int, threads: int = 0) -> None:

@@ -1,0 +1,1 @@
+"""What the DVC stages run: MNIST files, params, models, training, export, evaluation, plots and the benchmark generators."""

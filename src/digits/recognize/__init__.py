@@ -1,0 +1,1 @@
+"""Pixels to answer without TensorFlow: decoding, normalisation, prediction, the LiteRT runtime."""

@@ -1,0 +1,1 @@
+"""Tools around the pipeline's results: the metrics gate and the offline plots page."""
