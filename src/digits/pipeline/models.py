@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
-import tensorflow as tf
 from keras import layers
 
 from digits import IMAGE_SIZE, NUM_CLASSES
-from digits.layers import RandomAffine, RandomBlur, RandomResample, RandomStroke  # registers them for load_model
+from digits.layers import FusedBatchNorm, RandomAffine, RandomBlur, RandomResample, RandomStroke
 
 def augmentation(*, shift: float, rotation_deg: float, zoom: float, shear_deg: float = 0.0,
                  stroke: float = 0.0, resample: float = 0.0, blur: float = 0.0,
@@ -33,55 +32,6 @@ def augmentation(*, shift: float, rotation_deg: float, zoom: float, shear_deg: f
         out.append(RandomAffine(rotation_deg=rotation_deg, zoom=zoom, shear_deg=shear_deg, shift=shift,
                                 seed=seed + 1, name="aug_affine"))
     return out
-
-
-@keras.saving.register_keras_serializable(package="digits")
-class FusedBatchNorm(layers.Layer):
-    """Batch normalisation as TensorFlow's single fused kernel.
-
-    Keras 3's BatchNormalization composes it from generic ops: in an earlier session (an
-    AVX512-BF16 CPU, timed by hand, no script kept; README "Speed: the benchmark") it made
-    a small convnet's CPU epoch 3.5x slower than no batch norm; this fused layer costs
-    about 1.4x. Statistics stay float32 under mixed precision. Outputs and moving mean
-    equal Keras'; the moving variance is fed the unbiased batch variance that the kernel
-    returns (Keras': the biased one, smaller by (n-1)/n for n values per channel in a
-    batch, 0.0007 % at batch 256 on 24x24 maps). tests/test_models.py checks all of this.
-    """
-
-    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.momentum = momentum
-        self.epsilon = epsilon
-
-    def build(self, input_shape: tuple) -> None:
-        c = (input_shape[-1],)
-        self.gamma = self.add_weight(shape=c, initializer="ones", name="gamma", autocast=False)
-        self.beta = self.add_weight(shape=c, initializer="zeros", name="beta", autocast=False)
-        self.moving_mean = self.add_weight(shape=c, initializer="zeros", trainable=False,
-                                           name="moving_mean", autocast=False)
-        self.moving_variance = self.add_weight(shape=c, initializer="ones", trainable=False,
-                                               name="moving_variance", autocast=False)
-
-    def call(self, x: tf.Tensor, training: bool | None = None) -> tf.Tensor:
-        if training:
-            empty = tf.constant([], tf.float32)
-            y, mean, var, *_ = tf.raw_ops.FusedBatchNormV3(
-                x=x, scale=self.gamma.value, offset=self.beta.value, mean=empty, variance=empty,
-                epsilon=self.epsilon, is_training=True)
-            m = self.momentum
-            self.moving_mean.assign(m * self.moving_mean.value + (1 - m) * mean)
-            self.moving_variance.assign(m * self.moving_variance.value + (1 - m) * var)
-            return y
-        y, *_ = tf.raw_ops.FusedBatchNormV3(
-            x=x, scale=self.gamma.value, offset=self.beta.value, mean=self.moving_mean.value,
-            variance=self.moving_variance.value, epsilon=self.epsilon, is_training=False)
-        return y
-
-    def compute_output_shape(self, input_shape: tuple) -> tuple:
-        return input_shape
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon}
 
 
 def _inputs() -> tuple[keras.KerasTensor, keras.KerasTensor]:
@@ -141,32 +91,3 @@ def build_cnn(*, filters: Sequence[int], convs_per_block: int, batchnorm: bool, 
     x = layers.Dropout(dropout)(x)
     out = layers.Dense(NUM_CLASSES, activation="softmax", name="probs")(x)
     return keras.Model(inp, out, name="cnn")
-
-
-def check_io(model: keras.Model, what: str) -> None:
-    """Refuse a model that does not map (N, 28, 28) images to (N, 10) probabilities."""
-    from digits.errors import DigitsError
-
-    in_shape = tuple(model.input_shape) if not isinstance(model.input_shape, list) else None
-    out_shape = tuple(model.output_shape) if not isinstance(model.output_shape, list) else None
-    if in_shape != (None, IMAGE_SIZE, IMAGE_SIZE):
-        raise DigitsError(f"{what}: model input shape {model.input_shape} does not fit "
-                          f"(None, {IMAGE_SIZE}, {IMAGE_SIZE}) images")
-    if out_shape != (None, NUM_CLASSES):
-        raise DigitsError(f"{what}: model output shape {model.output_shape} is not (None, {NUM_CLASSES})")
-
-
-def load_model(path: str) -> keras.Model:
-    """Load a .keras model with safe mode on (no arbitrary code from lambdas) and check its shapes."""
-    from pathlib import Path
-
-    from digits.errors import DigitsError
-
-    if not Path(path).is_file():
-        raise DigitsError(f"{path}: no such model file (run: dvc repro)")
-    try:
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as exc:  # Keras raises ValueError, OSError, zipfile errors, TypeError...
-        raise DigitsError(f"{path}: cannot load model ({type(exc).__name__}: {exc})") from None
-    check_io(model, path)
-    return model

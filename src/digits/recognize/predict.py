@@ -1,8 +1,7 @@
-"""Predict the digit in image files with the exported model.
+"""Predict the digit in image files with any model object (predict(x) -> probs).
 
-The .tflite path imports only numpy, Pillow and LiteRT, so a cold `digits predict
-one.png` answers in about half a second; a .keras model is also accepted and imports
-Keras (seconds) only when asked for.
+Imports only numpy and Pillow: with the LiteRT model from `digits.loading`, a cold
+`digits predict one.png` answers in about half a second.
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -18,8 +16,6 @@ import numpy as np
 from digits.errors import DigitsError, one_line
 from digits.recognize.normalize import IMAGE_EXTENSIONS, load_image, normalize
 
-MODEL_ENV = "DIGITS_MODEL"
-DEFAULT_MODEL = Path("models") / "model.tflite"
 # Below this probability for the top class a prediction is flagged "uncertain". With the
 # development model on the 144 real digits, 0.7 flagged half the wrong answers and none of
 # the right ones; on 576 degraded copies of them 5 of 13 wrong and 3 of 558 right (0.5
@@ -34,58 +30,6 @@ class Model(Protocol):
     """Anything mapping float32 (N, 28, 28) images in [0, 1] to (N, 10) probabilities."""
 
     def predict(self, x: np.ndarray) -> np.ndarray: ...
-
-
-class KerasModel:
-    """A .keras model, loaded with safe_mode (no arbitrary code from the file)."""
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        # Seconds to import Keras: only for users who ask for a .keras model. The pipeline's
-        # loader registers the project's custom layers and checks the input/output shapes.
-        from digits.pipeline.models import load_model as load_keras
-
-        self._model = load_keras(str(path))
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Probabilities for a batch."""
-        return np.asarray(self._model(np.asarray(x, np.float32), training=False), dtype=np.float32)
-
-
-def resolve_model_path(model: str | os.PathLike | None = None) -> Path:
-    """The model to use: `model` if given, else $DIGITS_MODEL, else models/model.tflite in the
-    current directory, else the one in the repository this package was installed from."""
-    hint = "run `dvc repro` to build it, or pass --model"
-    if model is not None:
-        path = Path(model)
-        if not path.is_file():
-            raise DigitsError(f"model not found: {path} ({hint})")
-        return path
-    env = os.environ.get(MODEL_ENV)
-    if env:
-        path = Path(env)
-        if not path.is_file():
-            raise DigitsError(f"model not found: {path} (from ${MODEL_ENV}; {hint})")
-        return path
-    repo = Path(__file__).resolve().parents[2] / DEFAULT_MODEL
-    for path in (DEFAULT_MODEL, repo):
-        if path.is_file():
-            return path
-    raise DigitsError(f"model not found: {DEFAULT_MODEL} ({hint})")
-
-
-def load_model(path: str | os.PathLike) -> Model:
-    """Load a .tflite (LiteRT) or .keras model; DigitsError if it is missing, broken or misshapen."""
-    path = Path(path)
-    if not path.is_file():
-        raise DigitsError(f"model not found: {path} (run `dvc repro` to build it, or pass --model)")
-    suffix = path.suffix.lower()
-    if suffix == ".tflite":
-        from digits.recognize.tflite import TFLiteClassifier
-
-        return TFLiteClassifier(path)
-    if suffix == ".keras":
-        return KerasModel(path)
-    raise DigitsError(f"{path}: unsupported model format {suffix or '(none)'!r}, expected .tflite or .keras")
 
 
 @dataclass(frozen=True)
