@@ -74,6 +74,47 @@ def run_predict(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def add_read(sub: argparse._SubParsersAction) -> None:
+    """`digits read IMAGE_OR_DIR...`"""
+    p = sub.add_parser(
+        "read", help="read a handwritten number (one line of digits) in image files",
+        description="Print the number read in each image, left to right, with the lowest of its "
+                    "digits' confidences. One line of digits per image; digits may be of different "
+                    "sizes, slanted, broken or touching. Directories are scanned as for predict. "
+                    "Exit status 1 if any input could not be read.")
+    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files or directories")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON array with one object per input (number, digits with boxes)")
+    p.add_argument("--model", metavar="PATH",
+                   help=".tflite or .keras model (default: $DIGITS_MODEL, else models/model.tflite)")
+    p.add_argument("--threshold", type=_probability, default=PREDICT_THRESHOLD, metavar="P",
+                   help="mark a number uncertain if any digit's confidence is below P "
+                        f"(default {PREDICT_THRESHOLD})")
+    p.set_defaults(handler=run_read)
+
+
+def run_read(args: argparse.Namespace) -> int:
+    """Read every input; results go to stdout (text errors to stderr) in input order."""
+    from digits.loading import load_model, resolve_model_path
+    from digits.recognize.read import read_paths
+
+    model = load_model(resolve_model_path(args.model))
+    failed = False
+    objs = []
+    for r in read_paths(model, args.inputs, args.threshold):
+        failed |= r.error is not None
+        if args.json:
+            objs.append(json.dumps(r.to_json()))
+        elif r.error is not None:
+            sys.stdout.flush()
+            print(r.to_text(), file=sys.stderr, flush=True)
+        else:
+            print(r.to_text(), flush=True)
+    if args.json:
+        print("[" + ",\n ".join(objs) + "]")
+    return 1 if failed else 0
+
+
 def add_check_metrics(sub: argparse._SubParsersAction) -> None:
     """`digits check-metrics [--baseline REV]`"""
     p = sub.add_parser(
@@ -100,6 +141,37 @@ def run_check_metrics(args: argparse.Namespace) -> int:
     return run(gate_file=args.gate, params_file=args.params, baseline=baseline, cwd=Path(args.repo).resolve())
 
 
+def add_report(sub: argparse._SubParsersAction) -> None:
+    """`digits report [--baseline REV] [-o report.md]`"""
+    p = sub.add_parser(
+        "report", help="the metrics gate, params, per-class F1, benchmarks and plots as Markdown",
+        description="Write a GitHub-flavoured Markdown report for a pull request: the verdict of "
+                    "`digits check-metrics` first, the metrics against the baseline, changed params, "
+                    "per-class F1 that moved, the wild and numbers benchmarks, the confusion matrix "
+                    "and training curves. Exit status 0 once written, whatever the verdict "
+                    "(`digits check-metrics` is what fails a build).")
+    p.add_argument("--baseline", default="HEAD", metavar="REV",
+                   help="git revision to compare against (default HEAD); 'none': floors only")
+    p.add_argument("-o", "--out", metavar="FILE",
+                   help="write the report here, the images copied beside it (default: print it)")
+    p.add_argument("--gate", default="gate.yaml", metavar="FILE", help="floors and tolerances (default gate.yaml)")
+    p.add_argument("--params", default="params.yaml", metavar="FILE",
+                   help="params file naming the model whose floors apply (default params.yaml)")
+    p.add_argument("--repo", default=".", metavar="DIR", help="project root (default: current directory)")
+    p.set_defaults(handler=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Write (or print) the report for the project at --repo."""
+    from pathlib import Path
+
+    from digits.review.report import run
+
+    baseline = None if args.baseline.lower() == "none" else args.baseline
+    return run(gate_file=args.gate, params_file=args.params, baseline=baseline, cwd=Path(args.repo).resolve(),
+               out=args.out)
+
+
 def add_plots(sub: argparse._SubParsersAction) -> None:
     """`digits plots {show,diff} [REV...] [-o DIR]`"""
     p = sub.add_parser(
@@ -123,7 +195,67 @@ def run_plots(args: argparse.Namespace) -> int:
     return 0
 
 
-SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (add_predict, add_check_metrics, add_plots)
+def _positive(kind: type) -> Callable[[str], int | float]:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a{'n integer' if kind is int else ' number'}: {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
+        return value
+    return parse
+
+
+def add_serve(sub: argparse._SubParsersAction) -> None:
+    """`digits serve [--host H] [--port P] [--model PATH] [--workers N] [--max-mb MB]`"""
+    p = sub.add_parser(
+        "serve", help="a web page to draw, upload or photograph digits, and an HTTP API",
+        description="Serve the page at / (draw, upload or photograph digits), POST /api/predict and "
+                    "POST /api/read (answering the JSON of `digits predict --json` and `digits read "
+                    "--json`), GET /healthz, and the OpenAPI docs at /docs. Each worker process loads "
+                    "the model once. Stop with Ctrl+C.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: the LAN too)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--model", metavar="PATH",
+                   help=".tflite or .keras model (default: $DIGITS_MODEL, else models/model.tflite)")
+    p.add_argument("--workers", type=_positive(int), default=1, metavar="N",
+                   help="worker processes, each with its own model (default 1)")
+    p.add_argument("--max-mb", type=_positive(float), default=10.0, metavar="MB",
+                   help="largest request body, all files together, in MB (default 10)")
+    p.add_argument("--threshold", type=_probability, default=PREDICT_THRESHOLD, metavar="P",
+                   help=f"mark answers with confidence below P as uncertain (default {PREDICT_THRESHOLD})")
+    p.set_defaults(handler=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Run uvicorn until interrupted; the model is checked before the port is opened."""
+    import uvicorn
+
+    from digits.loading import load_model, resolve_model_path
+    from digits.serve import ENV_MAX_BYTES, ENV_MODEL, ENV_THRESHOLD, MB
+
+    path = resolve_model_path(args.model)
+    max_bytes = round(args.max_mb * MB)
+    print(f"digits serve: http://{args.host}:{args.port}/ with {path} ({args.workers} worker"
+          f"{'s' if args.workers > 1 else ''}); Ctrl+C stops", file=sys.stderr, flush=True)
+    if args.workers == 1:
+        from digits.serve.app import create_app
+
+        uvicorn.run(create_app(path, max_bytes=max_bytes, threshold=args.threshold),
+                    host=args.host, port=args.port)
+        return 0
+    load_model(path)  # a broken model fails here, once, rather than in every worker
+    os.environ.update({ENV_MODEL: str(path.resolve()), ENV_MAX_BYTES: str(max_bytes),
+                       ENV_THRESHOLD: str(args.threshold)})
+    uvicorn.run("digits.serve.app:app_from_env", factory=True, host=args.host, port=args.port,
+                workers=args.workers)
+    return 0
+
+
+SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
+    add_predict, add_read, add_check_metrics, add_report, add_plots, add_serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

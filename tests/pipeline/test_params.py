@@ -1,8 +1,8 @@
 import pytest
 
+from conftest import ROOT
 from digits.errors import DigitsError
 from digits.pipeline.params import SECTIONS, load_section, parse_section
-from conftest import ROOT
 
 
 def test_project_params_are_valid():

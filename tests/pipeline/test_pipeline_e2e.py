@@ -28,6 +28,7 @@ SMALL = {
               "cnn": {"filters": [8, 16], "batchnorm": True}},
     "plots": {"dpi": 50},
     "wild": {"per_condition": 10, "blanks": 5, "uci": False},
+    "numbers": {"count": 12},
 }
 
 
@@ -41,6 +42,21 @@ def fake_real_digits(root: Path) -> None:
         ImageDraw.Draw(im).line(pts, fill=0, width=9)
         im.save(root / "images" / name)
     (root / "labels.csv").write_text("file,label\n7_a.png,7\n1_a.png,1\n")
+
+
+def fake_real_numbers(root: Path) -> None:
+    """A two-image stand-in for ../shared/data/real-numbers, where the numbers stage looks for it."""
+    from PIL import Image, ImageDraw
+
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    seven, one = [(10, 10), (60, 10), (30, 90)], [(25, 5), (25, 95)]
+    for name, shapes in (("71_a.png", [seven, [(x + 90, y) for x, y in one]]),
+                         ("17_a.png", [one, [(x + 70, y) for x, y in seven]])):
+        im = Image.new("L", (200, 110), 255)
+        for pts in shapes:
+            ImageDraw.Draw(im).line(pts, fill=0, width=8)
+        im.save(root / "images" / name)
+    (root / "labels.csv").write_text("file,label,notes\n71_a.png,71,drawn\n17_a.png,17,drawn\n")
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -79,6 +95,7 @@ def project(tmp_path_factory) -> Path:
         else:
             shutil.copy(src, proj / item)
     fake_real_digits(proj.parent / "shared" / "data" / "real-digits")
+    fake_real_numbers(proj.parent / "shared" / "data" / "real-numbers")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     (proj / "params.yaml").write_text(yaml.safe_dump(_merge(params, SMALL), sort_keys=False))
     sh(["git", "init", "-q"], proj)
@@ -120,6 +137,13 @@ def test_outputs(project, mnist_source):
     assert (project / "metrics/wild/summary.png").stat().st_size > 1000
     assert len(list((project / "metrics/wild").glob("*.png"))) == 24 + 2 + 1
     assert len((project / "metrics/wild_predictions.csv").read_text().splitlines()) == 1 + 240 + 5 + 2
+    numbers = json.loads((project / "metrics/numbers.json").read_text())
+    assert numbers["overall"]["n"] == 12 and numbers["apart"]["n"] + numbers["touching"]["n"] == 12
+    assert 0 <= numbers["overall"]["exact"] <= numbers["overall"]["per_digit"] + 1e-9 <= 1 + 1e-9
+    assert numbers["dev_set"]["n"] == 2
+    assert {p.name for p in (project / "metrics/numbers").glob("*.png")} == {"examples.png", "wrong.png",
+                                                                           "dev_set.png"}
+    assert len((project / "metrics/numbers_predictions.csv").read_text().splitlines()) == 1 + 12 + 2
     live = json.loads((project / "metrics/train/metrics.json").read_text())
     assert live["epochs_run"] == 2 and 0 < live["val"]["accuracy"] <= 1
     assert live["best"]["epoch"] in (1, 2) and live["step"] == 1
@@ -135,6 +159,7 @@ def test_push_pull_round_trip_gives_a_second_clone_the_model(project, tmp_path):
     assert "pushed" in res.stdout
     clone = tmp_path / "clone"
     fake_real_digits(tmp_path / "shared" / "data" / "real-digits")  # ../shared beside the clone too
+    fake_real_numbers(tmp_path / "shared" / "data" / "real-numbers")
     sh(["git", "clone", "-q", str(project), str(clone)], tmp_path)
     assert not (clone / "models/model.keras").exists()
     sh([str(BIN / "dvc"), "remote", "add", "--local", "store", str(remote)], clone)
@@ -153,9 +178,9 @@ def test_second_repro_is_a_noop(project):
 
 def test_exp_run_reruns_only_downstream_of_train(project):
     res = sh([str(BIN / "dvc"), "exp", "run", "-S", "train.epochs=1", "-n", "one-epoch"], project)
-    ran = {s for s in ("fetch", "preprocess", "train", "evaluate", "wild", "plots")
+    ran = {s for s in ("fetch", "preprocess", "train", "evaluate", "wild", "numbers_bench", "plots")
            if f"Running stage '{s}'" in res.stdout}
-    assert ran == {"train", "evaluate", "wild", "plots"}
+    assert ran == {"train", "evaluate", "wild", "numbers_bench", "plots"}
     show = sh([str(BIN / "dvc"), "exp", "show", "--json"], project).stdout
     assert "one-epoch" in show
     diff = sh([str(BIN / "dvc"), "metrics", "diff", "HEAD", "--json"], project)

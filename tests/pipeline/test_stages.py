@@ -24,9 +24,14 @@ ARGS = {
                  "--predictions", "out/p.csv", "--probs", "out/probs.npz"],
     "wild": ["--test", "in/test.npz", "--tflite", "in/m.tflite", "--real", "in/real", "--metrics", "out/w.json",
              "--predictions", "out/w.csv", "--grids", "out/wild"],
+    "numbers_bench": ["--test", "in/test.npz", "--tflite", "in/m.tflite", "--real", "in/real", "--metrics",
+                "out/n.json", "--predictions", "out/n.csv", "--sheets", "out/numbers"],
     "plots": ["--train", "in/train.npz", "--test", "in/test.npz", "--probs", "in/probs.npz",
               "--confusion", "in/cm.csv", "--live", "in/live", "--out-dir", "out"],
 }
+
+
+SECTION = {"numbers_bench": "numbers"}  # a stage's params section, where the names differ
 
 
 def run_stage(tmp: Path, stage: str, params: dict) -> subprocess.CompletedProcess:
@@ -58,10 +63,12 @@ def assert_one_line_failure(res: subprocess.CompletedProcess, stage: str, fragme
     ("plots", {"grid_rows": 0}, "plots.grid_rows"),
     ("wild", {"per_condition": 0}, "wild.per_condition"),
     ("wild", {"conditions": ["blur"]}, "wild.conditions: unknown key"),
+    ("numbers_bench", {"touching": 1.5}, "numbers.touching"),
+    ("numbers_bench", {"count": 3}, "numbers.count"),
 ])
 def test_bad_param_stops_before_work(tmp_path, stage, section_update, fragment):
     params = {k: dict(v) for k, v in PARAMS.items()}
-    params[stage].update(section_update)
+    params[SECTION.get(stage, stage)].update(section_update)
     res = run_stage(tmp_path, stage, params)
     assert_one_line_failure(res, stage, fragment, tmp_path)
 
@@ -119,6 +126,20 @@ def test_wild_refuses_missing_model_and_dev_set(tmp_path):
     (tmp_path / "in/real/labels.csv").write_text("file,label\n")
     res = run_stage(tmp_path, "wild", PARAMS)
     assert_one_line_failure(res, "wild", "not a loadable TFLite model", tmp_path)
+
+
+def test_numbers_refuses_missing_model_and_dev_set(tmp_path):
+    (tmp_path / "in").mkdir()
+    _save(tmp_path / "in/test.npz", x=np.zeros((20, 28, 28), np.float32), y=np.arange(20) % 10)
+    res = run_stage(tmp_path, "numbers_bench", PARAMS)
+    assert_one_line_failure(res, "numbers_bench", "in/m.tflite: no such model", tmp_path)
+    (tmp_path / "in/m.tflite").write_bytes(b"x")
+    res = run_stage(tmp_path, "numbers_bench", PARAMS)
+    assert_one_line_failure(res, "numbers_bench", "in/real: no labels.csv", tmp_path)
+    (tmp_path / "in/real").mkdir()
+    (tmp_path / "in/real/labels.csv").write_text("file,label\n")
+    res = run_stage(tmp_path, "numbers_bench", PARAMS)
+    assert_one_line_failure(res, "numbers_bench", "not a loadable TFLite model", tmp_path)
 
 
 @pytest.mark.parametrize("stage", sorted(ARGS))

@@ -123,6 +123,15 @@ class WildParams(_Section):
     uci: bool = Field(default=True, strict=True)  # also read scikit-learn's 1,797 UCI 8x8 digits
 
 
+class NumbersParams(_Section):
+    """The numbers benchmark: how many synthetic numbers, the share with touching digits, its seed."""
+
+    count: Annotated[int, Field(strict=True, ge=10, le=100_000)] = 400
+    touching: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3  # numbers with a pair pushed to touch
+    seed: int = Field(default=SEED, strict=True)
+    workers: Annotated[int, Field(strict=True, ge=0, le=64)] = 0  # 0 = one per core (at most 4)
+
+
 SECTIONS: dict[str, type[_Section]] = {
     "fetch": FetchParams,
     "preprocess": PreprocessParams,
@@ -130,6 +139,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "evaluate": EvaluateParams,
     "plots": PlotsParams,
     "wild": WildParams,
+    "numbers": NumbersParams,
 }
 
 S = TypeVar("S", bound=_Section)

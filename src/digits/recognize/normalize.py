@@ -16,9 +16,11 @@ min/max filter, connected components, a round dilation).
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +80,9 @@ GAP_RADIUS = 2.0
 MIN_SIDE = 0.03
 MAX_WIDTH = 8.5
 
+# Image.info key: the file's pixels per decoded pixel (a large JPEG is decoded reduced), so
+# positions found in the decoded image (`digits read`'s boxes) map back to the file's own.
+DECODED_SCALE = "digits_decoded_scale"
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
@@ -98,11 +103,23 @@ def load_image(path: str | os.PathLike) -> Image.Image:
         raise DigitsError("is a directory")
     if p.stat().st_size == 0:
         raise DigitsError("empty file")
+    return _decode(p)
+
+
+def load_image_bytes(data: bytes) -> Image.Image:
+    """`load_image` for an image held in memory (an upload): the same guards and messages."""
+    if not data:
+        raise DigitsError("empty file")
+    return _decode(io.BytesIO(data))
+
+
+def _decode(source: Path | io.BytesIO) -> Image.Image:
+    """Decode a file or an in-memory image with load_image's guards."""
     try:
         with warnings.catch_warnings():
             # Pillow only warns between its limit and twice it; a bomb is an error here.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(p) as im:
+            with Image.open(source) as im:
                 w, h = im.size
                 if w * h > MAX_PIXELS:
                     raise DigitsError(f"image too large: {w}x{h} pixels "
@@ -119,9 +136,11 @@ def load_image(path: str | os.PathLike) -> Image.Image:
                     scale = 2 * WORK_SIDE / max(w, h)
                     im.draft(im.mode, (max(1, round(w * scale)), max(1, round(h * scale))))
                 im.load()
+                reduced = w / im.width  # > 1 where the JPEG was decoded at a reduced scale
                 out = ImageOps.exif_transpose(im)
                 if out is im:
                     out = im.copy()  # detach from the file before it is closed
+                out.info[DECODED_SCALE] = reduced
     except DigitsError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -428,18 +447,26 @@ def _background(x: np.ndarray, otsu: float) -> tuple[float, float]:
     return med, sigma
 
 
-def _find_digit(x: np.ndarray, crop: bool = False) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """The digit's pixels in an ink map and their box (top, left, bottom, right), exclusive.
+@dataclass
+class Pieces:
+    """The connected pieces of ink in an ink map, thresholded as `_pieces` describes."""
+
+    labels: np.ndarray  # int32 (h, w): 0 background, 1..n the pieces
+    boxes: np.ndarray  # (n, 4) top, left, bottom, right, exclusive
+    mass: np.ndarray  # (n,) summed ink; 0 for junk (page structure) and pieces without strong ink
+    at_edge: np.ndarray  # (n,) bool: touches the image border
+    med: float  # the background level and its noise
+    sigma: float
+
+
+def _pieces(x: np.ndarray, crop: bool = False, gap: float = GAP_RADIUS) -> Pieces:
+    """The pieces of ink in an ink map, page structure marked as junk (mass 0).
 
     Ink is what stands above both Otsu's threshold and the background noise (a digit
     covering 0.2% of a noisy photo leaves Otsu splitting the noise); hysteresis (pixels
     above half of that, touching one above it) keeps the faint anti-aliased parts of
-    thin strokes. Of the connected pieces, the digit is the one with the most ink among
-    those clear of the image border if there are any of digit size (page edges, desk and
-    shadows come in from the border; a tightly cropped digit touches it, but then it is
-    alone); pieces close to it with a fair share of its ink are detached strokes of it
-    (the bar of a 5). Specks, far-away marks and solid or thin bands along an edge are
-    dropped.
+    thin strokes. Pieces within `gap` pixels of each other are one. Solid or thin bands
+    along an edge, lines across the image and frames are junk.
     """
     h, w = x.shape
     otsu = _otsu(x)
@@ -455,7 +482,7 @@ def _find_digit(x: np.ndarray, crop: bool = False) -> tuple[np.ndarray, tuple[in
     has_strong[0] = False
     weak = has_strong[labels]
     # Pieces a pixel or two apart are one piece: resampling breaks a hairline into dashes.
-    labels, boxes = _label(_dilate(weak, GAP_RADIUS))
+    labels, boxes = _label(_dilate(weak, gap))
     labels[~weak] = 0
     boxes = _boxes(labels, len(boxes))
     n = len(boxes)
@@ -486,7 +513,25 @@ def _find_digit(x: np.ndarray, crop: bool = False) -> tuple[np.ndarray, tuple[in
     frame = (contact > 0.5 * edge.size) & (not crop)
     junk = ((along_lr | along_tb | across | shade) & ~(at_l & at_r & at_t & at_b)) | frame
     mass[junk] = 0.0
-    inner = ~(at_l | at_r | at_t | at_b) & (np.maximum(bh, bw) >= MIN_SIDE * max(h, w))
+    return Pieces(labels, boxes, mass, at_l | at_r | at_t | at_b, med, sigma)
+
+
+def _find_digit(x: np.ndarray, crop: bool = False) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The digit's pixels in an ink map and their box (top, left, bottom, right), exclusive.
+
+    Of the connected pieces (`_pieces`), the digit is the one with the most ink among
+    those clear of the image border if there are any of digit size (page edges, desk and
+    shadows come in from the border; a tightly cropped digit touches it, but then it is
+    alone); pieces close to it with a fair share of its ink are detached strokes of it
+    (the bar of a 5). Specks, far-away marks and solid or thin bands along an edge are
+    dropped.
+    """
+    h, w = x.shape
+    pc = _pieces(x, crop)
+    labels, boxes, mass, med, sigma = pc.labels, pc.boxes, pc.mass, pc.med, pc.sigma
+    top, left, bottom, right = boxes.T
+    bh, bw = bottom - top, right - left
+    inner = ~pc.at_edge & (np.maximum(bh, bw) >= MIN_SIDE * max(h, w))
     pool = np.where(inner, mass, 0.0) if (inner & (mass > 0)).any() else mass
     main = int(np.argmax(pool))
     if pool[main] <= 0 or max(bh[main], bw[main]) < MIN_SIDE * max(h, w):
@@ -625,6 +670,15 @@ def normalize(image: Image.Image) -> np.ndarray:
         mask, (top, left, bottom, right), _ = _locate(grey[y0:y1, x0:x1])
         side = max(bottom - top, right - left)
 
+    return to_mnist(mask, (top, left, bottom, right))
+
+
+def to_mnist(mask: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The digit drawn by the boolean `mask` within `box` (top, left, bottom, right, exclusive)
+    as an MNIST-style float32 (28, 28) image: stroke width brought into MNIST's range,
+    scaled to fit 20×20, centred by mass. DigitsError for a blot or nothing."""
+    top, left, bottom, right = box
+    side = max(bottom - top, right - left)
     # Redraw the digit as a binary mask on a grid FINE times finer than the result,
     # where a whole pixel is a quarter of a result pixel: any working pixel of ink
     # marks its fine cell, so even a hairline survives.

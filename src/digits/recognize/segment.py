@@ -1,0 +1,476 @@
+"""Split one line of handwritten digits into single digits, each drawn MNIST-style.
+
+The ink is found exactly as for one digit (`normalize`: polarity, uneven light, paper lines,
+specks, the stroke edge at half maximum). Then:
+
+1. The pieces of ink that are digit-sized make up the line. Its slant is the slope through
+   their centres; a slanted line is turned level before anything else. Pieces far above or
+   below the line are dropped; two or more lines of comparable ink are refused.
+2. Strokes of one digit that do not touch (the bar of a 5, a broken 4) are the pieces that
+   overlap another in x, or sit small beside it: they join it. Specks are dropped.
+3. A piece too wide for one digit holds touching digits. Candidate cuts run top to bottom
+   through the least ink (a shortest path that may bend around strokes); the classifier
+   scores the parts of each, and the cut it reads most confidently wins, over the uncut piece
+   too unless the piece is too wide to be one digit.
+
+Small lines in a large photo are looked at again at the original resolution, as for one digit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from digits.errors import DigitsError
+from digits.recognize.normalize import (
+    HYSTERESIS,
+    MIN_CONTRAST,
+    MIN_DIGIT_SIDE,
+    NOISE_SIGMAS,
+    WORK_MIN,
+    _background,
+    _half_maximum,
+    _ink_map,
+    _otsu,
+    _pieces,
+    _stroke_width,
+    _to_working,
+    _without_lines,
+    to_mnist,
+)
+
+Classify = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) float32 -> (N, 10) probabilities
+
+GAP = 1.0  # pieces this close (working pixels) are one: less than for one digit, where 2 px
+#            joins a hairline's dashes, since here it would also join neighbouring digits
+DIGIT_HEIGHT = 0.4  # pieces at least this share of the tallest piece's height are digit-sized
+OVERLAP = 0.8  # two tall pieces overlapping in x by this share of the narrower are one digit
+SPECK = 0.15  # pieces smaller than this share of the line height (both ways) are specks
+LEVEL_DEG = 4.0  # a line slanted more than this is turned level first
+# Touching digits. The costs were set on 120 numbers composed from MNIST's *validation* digits
+# (never the benchmark's test digits) and checked on the real development set.
+NARROW = 0.9  # a piece at most this many line heights wide is one digit, unless ...
+MAYBE_TWO = 0.6  # ... wider than this and read less surely than UNSURE (a 1 touching another)
+UNSURE = 0.7
+TOO_WIDE = 1.3  # a piece wider than this is cut even if it reads well whole
+MAX_ASPECT = 1.1  # the widest a part of a cut piece may be, in line heights ...
+THIN = 0.3  # ... the narrowest, but a 1 ...
+SHORT = 0.5  # ... and the least tall: a stroke's end or a cut-off bar is no digit
+USUAL_WIDTH = 0.9  # a part wider than this many line heights ...
+TYPICAL_SPAN = 1.4  # ... or this many of the line's typical (median) digit widths ...
+WIDTH_COST = 4.0  # ... pays this (log-probability) per line height beyond it
+DIGIT_COST = 0.6  # each digit read out of one piece pays this: more than a fragment's confidence gains
+CROSSING = 0.5  # a cut's odds are multiplied by this for each stroke it crosses beyond one
+SLIVER = 0.25  # ... and a part narrower than THIN that reads as anything but 1 by this
+STEP = 0.2  # candidate cuts start at least every this many line heights
+LINE_SLOPE = 0.08  # ruled lines are looked for up to this slope (4.6 degrees) ...
+LINE_THICK = 0.06  # ... at most this share of the image height thick ...
+LINE_SPAN = 0.85  # ... with ink in this share of the columns
+MAX_DIGITS = 20  # more marks than this on one line is not a number
+
+
+@dataclass
+class Digit:
+    """One digit found in the image: its MNIST-style image and its box in the original
+    image (x, y, width, height)."""
+
+    image: np.ndarray
+    box: tuple[int, int, int, int]
+
+
+@dataclass
+class _Frame:
+    """Where the working image sits in the original: original = offset + R⁻¹(working) / scale."""
+
+    scale: float
+    offset: tuple[float, float]  # (x, y) of the working image's origin in the original
+    angle: float = 0.0  # degrees the working image was turned (counter-clockwise) to level the line
+    centre_in: tuple[float, float] = (0.0, 0.0)  # rotation centre before and after turning
+    centre_out: tuple[float, float] = (0.0, 0.0)
+
+    def to_original(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        top, left, bottom, right = box
+        xs = np.array([left, right, right, left], np.float64)
+        ys = np.array([top, top, bottom, bottom], np.float64)
+        if self.angle:
+            a = math.radians(self.angle)
+            dx, dy = xs - self.centre_out[0], ys - self.centre_out[1]
+            xs = dx * math.cos(a) - dy * math.sin(a) + self.centre_in[0]
+            ys = dx * math.sin(a) + dy * math.cos(a) + self.centre_in[1]
+        xs = xs / self.scale + self.offset[0]
+        ys = ys / self.scale + self.offset[1]
+        x0, y0 = math.floor(xs.min()), math.floor(ys.min())
+        return x0, y0, math.ceil(xs.max()) - x0, math.ceil(ys.max()) - y0
+
+
+def _turn(x: np.ndarray, angle: float) -> np.ndarray:
+    """The ink map turned counter-clockwise by `angle` degrees, enlarged to hold it all."""
+    im = Image.fromarray(np.asarray(x, np.float32), mode="F")
+    return np.asarray(im.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=0.0),
+                      dtype=np.float32)
+
+
+def _line_pieces(x: np.ndarray, crop: bool) -> tuple[np.ndarray, np.ndarray, list[int], float, float]:
+    """The pieces on the line: labels, boxes, the indices kept, the line height, the
+    background level. Raises DigitsError for no digits or several lines."""
+    pc = _pieces(x, crop, gap=GAP)
+    boxes = pc.boxes
+    live = np.flatnonzero(pc.mass > 0)
+    if live.size == 0:
+        raise DigitsError("no digits found")
+    heights = (boxes[:, 2] - boxes[:, 0]).astype(np.float64)
+    widths = (boxes[:, 3] - boxes[:, 1]).astype(np.float64)
+    tallest = heights[live].max()
+    big = live[heights[live] >= DIGIT_HEIGHT * tallest]
+    line_h = float(np.median(heights[big]))
+    if max(tallest, widths[live].max()) < 0.03 * max(x.shape):
+        raise DigitsError("no digits found")
+    # Lines: the runs of rows covered by digit-sized pieces.
+    order = big[np.argsort(boxes[big, 0], kind="stable")]
+    bands: list[list[int]] = []
+    for i in order.tolist():
+        if bands and boxes[i, 0] < max(boxes[j, 2] for j in bands[-1]) - 0.1 * line_h:
+            bands[-1].append(i)
+        else:
+            bands.append([i])
+    ink = [float(pc.mass[b].sum()) for b in bands]
+    main = int(np.argmax(ink))
+    strong = [k for k, m in enumerate(ink) if m >= 0.25 * ink[main]]
+    if len(strong) > 1:
+        raise DigitsError(f"{len(strong)} lines of digits found; give one line at a time")
+    band = bands[main]
+    y0, y1 = min(boxes[j, 0] for j in band), max(boxes[j, 2] for j in band)
+    line_h = float(np.median(heights[band]))
+    keep = [int(i) for i in live
+            if boxes[i, 2] > y0 - 0.25 * line_h and boxes[i, 0] < y1 + 0.25 * line_h
+            and max(heights[i], widths[i]) >= SPECK * line_h]
+    if float(np.median(x[np.isin(pc.labels, np.asarray(keep) + 1)])) - pc.med < \
+            max(MIN_CONTRAST, NOISE_SIGMAS / 2 * pc.sigma):
+        raise DigitsError("no digits found (too little contrast)")
+    return pc.labels, boxes, keep, line_h, pc.med
+
+
+def _slant(boxes: np.ndarray, idx: list[int], weights: np.ndarray) -> float:
+    """The line's slant in degrees (y down), from the centres of its pieces."""
+    if len(idx) < 2:
+        return 0.0
+    b = boxes[idx].astype(np.float64)
+    cx, cy = (b[:, 1] + b[:, 3]) / 2, (b[:, 0] + b[:, 2]) / 2
+    if np.ptp(cx) < 1:
+        return 0.0
+    w = weights / weights.sum()
+    mx, my = (w * cx).sum(), (w * cy).sum()
+    slope = (w * (cx - mx) * (cy - my)).sum() / max((w * (cx - mx) ** 2).sum(), 1e-9)
+    return math.degrees(math.atan(slope))
+
+
+def _group(boxes: np.ndarray, idx: list[int], line_h: float) -> list[list[int]]:
+    """Pieces grouped into digits, left to right: a piece joins a neighbour it overlaps in
+    x by most of its own width (a broken stroke; half, for a small piece such as the bar of
+    a 5), and a small piece joins a neighbour within a third of the line height."""
+    order = sorted(idx, key=lambda i: (boxes[i, 1] + boxes[i, 3]) / 2)
+    groups: list[list[int]] = [[i] for i in order]
+
+    def span(g: list[int]) -> tuple[int, int, int, int]:
+        b = boxes[g]
+        return int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max())
+
+    merged = True
+    while merged and len(groups) > 1:
+        merged = False
+        for k in range(len(groups) - 1):
+            (t0, l0, b0, r0), (t1, l1, b1, r1) = span(groups[k]), span(groups[k + 1])
+            overlap = min(r0, r1) - max(l0, l1)
+            narrow = min(r0 - l0, r1 - l1)
+            small = min(b0 - t0, b1 - t1) < 0.5 * line_h
+            gap = max(l1 - r0, 0)
+            vgap = max(t1 - b0, t0 - b1, 0)
+            # Slanted neighbours overlap in x too, but rarely most of the narrower one's width.
+            share = 0.5 if small else OVERLAP
+            if overlap >= share * narrow or (small and gap <= line_h / 3 and vgap <= line_h / 3
+                                              and (overlap > 0 or min(b0 - t0, b1 - t1) < 0.35 * line_h)):
+                groups[k] = groups[k] + groups.pop(k + 1)
+                merged = True
+                break
+    # What stays small after joining is a speck, a dash or a stray mark, not a digit.
+    return [g for g in groups if (span(g)[2] - span(g)[0]) >= 0.35 * line_h]
+
+
+def _cut_paths(m: np.ndarray, columns: list[int], band: int) -> list[np.ndarray]:
+    """For each start column, the top-to-bottom path (one column per row, moving at most one
+    column per row, within `band` of the start) that crosses the fewest ink pixels. All
+    starts are solved at once, each in its own window of 2·band+1 columns."""
+    h, w = m.shape
+    starts = np.asarray(columns, np.int64)
+    offs = np.arange(-band, band + 1)
+    cols = starts[:, None] + offs[None, :]  # (n, k) the window's columns
+    inside = (cols >= 0) & (cols < w)
+    cost = np.where(inside[None], m[:, np.clip(cols, 0, w - 1)] + 1e-3, np.inf)  # (h, n, k)
+    cost = cost + 1e-4 * np.abs(offs)[None, None, :]  # straight where free to be
+    acc = cost[0].copy()
+    back = np.zeros(cost.shape, np.int8)
+    inf = np.full((len(starts), 1), np.inf)
+    for y in range(1, h):
+        left = np.concatenate([inf, acc[:, :-1]], axis=1)
+        right = np.concatenate([acc[:, 1:], inf], axis=1)
+        stack = np.stack([left, acc, right])
+        step = stack.argmin(axis=0)
+        acc = np.take_along_axis(stack, step[None], axis=0)[0] + cost[y]
+        back[y] = step - 1
+    j = acc.argmin(axis=1)
+    idx = np.empty((h, len(starts)), np.int64)
+    idx[-1] = j
+    rows = np.arange(len(starts))
+    for y in range(h - 1, 0, -1):
+        idx[y - 1] = idx[y] + back[y, rows, idx[y]]
+    return [cols[i, idx[:, i]] for i in range(len(starts))]
+
+
+def _split(mask: np.ndarray, path: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    cols = np.arange(mask.shape[1])[None, :]
+    left = cols < path[:, None]
+    return mask & left, mask & ~left
+
+
+def _box(m: np.ndarray) -> tuple[int, int, int, int] | None:
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    if rows.size == 0:
+        return None
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def _render(m: np.ndarray) -> np.ndarray | None:
+    box = _box(m)
+    if box is None:
+        return None
+    try:
+        return to_mnist(m, box)
+    except DigitsError:
+        return None
+
+
+def _cut_starts(m: np.ndarray, line_h: float) -> list[int]:
+    """Columns to start candidate cuts at: the dips of the piece's ink profile (emptiest
+    first), then every STEP line heights, at least half a step apart and from either side.
+    Digits touching side by side (two 0s) meet where the profile has no dip."""
+    h, w = m.shape
+    profile = np.convolve(m.sum(axis=0).astype(np.float64), np.ones(3) / 3, mode="same")
+    margin = max(1, int(0.15 * line_h))
+    cols = np.arange(margin, w - margin)
+    if cols.size == 0:
+        return []
+    is_min = (profile[cols] <= profile[cols - 1]) & (profile[cols] <= profile[np.minimum(cols + 1, w - 1)])
+    step = max(2.0, STEP * line_h)
+    starts: list[int] = []
+    for c in cols[is_min][np.argsort(profile[cols[is_min]], kind="stable")].tolist() + \
+            np.arange(margin, w - margin, step).round().astype(int).tolist():
+        if all(abs(c - s) >= step / 2 for s in starts):
+            starts.append(c)
+    return sorted(starts)
+
+
+def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
+                 typical: float | None = None) -> list[np.ndarray]:
+    """The digit masks in one piece (its own box's mask; each part the same shape), left to right.
+
+    A piece no wider than NARROW line heights is one digit. A wider one may be touching
+    digits: candidate cuts run from the dips of its ink profile along the paths through the
+    least ink; every run of pieces between two cuts that could be a digit is classified (one
+    batch), and the segmentation with the highest total log-probability wins (dynamic
+    programming), where a cut pays CROSSING for each stroke it crosses beyond the one joint
+    where touching digits meet, a part narrower than THIN reads as anything but 1 pays
+    SLIVER, and no part is wider than MAX_ASPECT (the whole piece may be, up to TOO_WIDE).
+    """
+    h, w = m.shape
+    ref = max(h, line_h)
+    # This writer's usual width: wider than a line height's share when the line shows it.
+    usual = USUAL_WIDTH * ref if typical is None else min(USUAL_WIDTH * ref, TYPICAL_SPAN * typical)
+    if w <= min(NARROW * ref, usual):
+        # Narrow enough for one digit; two touching narrow ones (a 1 and another) are too,
+        # and then the classifier is unsure what the whole is.
+        whole = _render(m) if w > MAYBE_TWO * ref else None
+        if whole is None or float(np.max(classify(whole[None]))) >= UNSURE:
+            return [m]
+    starts = _cut_starts(m, line_h)
+    if not starts:
+        return [m]
+    paths = _cut_paths(m, starts, max(2, int(0.15 * h)))
+    paths.sort(key=lambda p: float(p.mean()))
+    rows = np.arange(h)
+    width = max(_stroke_width(m), 1.0)
+    cut_cost = [0.0] + [math.log(CROSSING) * max(0.0, float(m[rows, p].sum()) / width - 1.0) for p in paths]
+    bounds = [np.zeros(h, np.int64)] + paths + [np.full(h, w, np.int64)]
+    cols = np.arange(w)[None, :]
+    total = float(m.sum())
+    n = len(bounds)
+    segs: dict[tuple[int, int], np.ndarray] = {}
+    images = []
+    for i in range(n - 1):
+        for j in range(i + 1, n):
+            part = m & (cols >= bounds[i][:, None]) & (cols < bounds[j][:, None])
+            if part.sum() < 0.05 * total:
+                continue
+            box = _box(part)
+            pw = (box[3] - box[1]) / ref
+            over = max(0.0, (box[3] - box[1] - usual) / ref)
+            whole = i == 0 and j == n - 1
+            if pw > (TOO_WIDE if whole else MAX_ASPECT):
+                break  # wider still for every later j
+            if box[2] - box[0] < SHORT * line_h:
+                continue  # a stroke's end or a bar cut off, not a digit
+            r = _render(part)
+            if r is not None:
+                segs[(i, j)] = part
+                images.append((i, j, r, pw, over))
+    if not images:
+        return [m]
+    probs = np.asarray(classify(np.stack([r for _, _, r, _, _ in images])), np.float64)
+    score: dict[tuple[int, int], float] = {}
+    for (i, j, _, pw, over), p in zip(images, probs, strict=True):
+        sliver = pw < THIN and int(p.argmax()) != 1
+        score[(i, j)] = (math.log(max(float(p.max()), 1e-6)) + (math.log(SLIVER) if sliver else 0.0)
+                         - WIDTH_COST * over - DIGIT_COST)
+    best = [-math.inf] * n
+    back = [-1] * n
+    best[0] = 0.0
+    for j in range(1, n):
+        for i in range(j):
+            if (i, j) in score and best[i] > -math.inf:
+                v = best[i] + score[(i, j)] + cut_cost[i]
+                if v > best[j]:
+                    best[j], back[j] = v, i
+    if best[-1] == -math.inf:
+        return [m]
+    out, j = [], n - 1
+    while j > 0:
+        out.append(segs[(back[j], j)])
+        j = back[j]
+    return out[::-1]
+
+
+Box = tuple[int, int, int, int]  # top, left, bottom, right (exclusive), working pixels
+
+
+def _segment_working(x: np.ndarray, crop: bool, classify: Classify) -> list[tuple[np.ndarray, Box]]:
+    """Digit masks (full-size, working pixels) with their boxes, left to right."""
+    labels, boxes, keep, line_h, med = _line_pieces(x, crop)
+    groups = _group(boxes, keep, line_h)
+    if not groups:
+        raise DigitsError("no digits found")
+    if len(groups) > MAX_DIGITS:
+        raise DigitsError(f"{len(groups)} marks on the line: not a number (at most {MAX_DIGITS} digits)")
+    # The writer's usual digit width: the median of the groups neither thin (1s) nor wide
+    widths = [int(boxes[g, 3].max() - boxes[g, 1].min()) for g in groups]
+    usual = [wd for wd in widths if THIN * line_h <= wd <= NARROW * line_h]
+    typical = float(np.median(usual)) if len(usual) >= 2 else None
+    out = []
+    for g in groups:
+        b = boxes[g]
+        top, left, bottom, right = int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max())
+        digit = np.zeros(labels.shape, bool)
+        digit[top:bottom, left:right] = np.isin(labels[top:bottom, left:right], np.asarray(g) + 1)
+        sharp, (top, left, bottom, right) = _half_maximum(x, digit, med, (top, left, bottom, right))
+        for part in _split_piece(sharp[top:bottom, left:right], line_h, classify, typical):
+            pb = _box(part)
+            if pb is None:
+                continue
+            pt, pl, pbt, pr = pb
+            m = np.zeros(labels.shape, bool)
+            m[top + pt:top + pbt, left + pl:left + pr] = part[pt:pbt, pl:pr]
+            out.append((m, (top + pt, left + pl, top + pbt, left + pr)))
+    return out
+
+
+def segment(grey: np.ndarray, classify: Classify) -> list[Digit]:
+    """The digits of one handwritten line in a greyscale image, left to right.
+
+    `classify` scores candidate cuts of touching digits. DigitsError if there is no digit,
+    or more than one line.
+    """
+    if grey.size == 0 or float(np.ptp(grey)) < MIN_CONTRAST:
+        raise DigitsError("no digits found (blank image)")
+    frame, x, crop = _working(grey, (0.0, 0.0))
+    labels, boxes, keep, line_h, _ = _line_pieces(x, crop)
+    weights = np.array([max(1.0, float(boxes[i, 3] - boxes[i, 1])) for i in keep])
+    big = [i for i in keep if boxes[i, 2] - boxes[i, 0] >= DIGIT_HEIGHT * line_h]
+    angle = _slant(boxes, big, weights[[keep.index(i) for i in big]]) if big else 0.0
+    b = boxes[keep]
+    top, left, bottom, right = int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max())
+    if frame.scale < 1 and line_h < MIN_DIGIT_SIDE:
+        # A small line in a large photo: again at the original resolution around it, with
+        # a margin wide enough for the background estimate.
+        pad = max(line_h, 0.1 * (right - left))
+        y0 = max(0, int((top - pad) / frame.scale))
+        x0 = max(0, int((left - pad) / frame.scale))
+        y1 = min(grey.shape[0], int(math.ceil((bottom + pad) / frame.scale)))
+        x1 = min(grey.shape[1], int(math.ceil((right + pad) / frame.scale)))
+        if (y1 - y0) * (x1 - x0) < 0.5 * grey.size:
+            frame, x, crop = _working(grey[y0:y1, x0:x1], (float(x0), float(y0)))
+    if abs(angle) > LEVEL_DEG:
+        h, w = x.shape
+        turned = _turn(x, angle)
+        frame.angle = angle
+        frame.centre_in = (w / 2, h / 2)
+        frame.centre_out = (turned.shape[1] / 2, turned.shape[0] / 2)
+        x, crop = turned, False
+    parts = _segment_working(x, crop, classify)
+    return [Digit(to_mnist(m, box), frame.to_original(box)) for m, box in parts]
+
+
+def _without_ruled_lines(x: np.ndarray) -> np.ndarray:
+    """The ink map less a ruled line under or through the digits: ink along a thin band that
+    runs across nearly the whole image at a slight slope (a ledger's line, photographed a
+    little askew, which the straight openings of `normalize` miss). Each slope in
+    +-LINE_SLOPE is tried by shearing the ink pixels' rows; where a band at most LINE_THICK
+    of the height thick holds ink in LINE_SPAN of the columns, its ink is removed."""
+    h, w = x.shape
+    # the faint-ink threshold of `_pieces`: a line fainter than the digits still joins them
+    otsu = _otsu(x)
+    med, sigma = _background(x, otsu)
+    mask = x > max(HYSTERESIS * max(otsu, med + NOISE_SIGMAS * sigma), med + NOISE_SIGMAS / 2 * sigma)
+    thick = max(2, round(LINE_THICK * h))
+    out = x.copy()
+    slopes = np.linspace(-LINE_SLOPE, LINE_SLOPE, 17)
+    for _ in range(3):  # a page may have a line above and below
+        ys, xs = np.nonzero(mask)
+        if ys.size < LINE_SPAN * w:
+            break
+        best = None
+        for slope in slopes:
+            shift = np.round(slope * (np.arange(w) - w / 2)).astype(np.int64)
+            r = ys - shift[xs]
+            lo_r = int(r.min())
+            counts = np.bincount(r - lo_r)
+            # ink pixels within each band of `thick` sheared rows
+            band = np.convolve(counts, np.ones(thick, np.int64))[thick - 1:]
+            top = int(np.argmax(band))
+            if band[top] < LINE_SPAN * w:
+                continue
+            sel = (r >= top + lo_r) & (r < top + lo_r + thick)
+            span = np.unique(xs[sel]).size / w
+            if span >= LINE_SPAN and (best is None or span > best[0]):
+                best = (span, sel)
+        if best is None:
+            break
+        sel = best[1]
+        out[ys[sel], xs[sel]] = 0.0
+        mask[ys[sel], xs[sel]] = False
+    return out
+
+
+def _working(grey: np.ndarray, offset: tuple[float, float]) -> tuple[_Frame, np.ndarray, bool]:
+    """The ink map at working resolution, where it sits, and whether the image is a small crop."""
+    work, scale, dark = _to_working(grey)
+    crop = max(grey.shape) <= WORK_MIN
+    x = _ink_map(work, dark, crop)
+    if crop:
+        # A crop of a ledger line keeps its ruled lines, which run under and through the
+        # digits and join them; one digit's crop is not looked at this way (its strokes can
+        # span the frame), but a line of digits is wider than any one of its strokes.
+        x = np.maximum(_without_lines(x), 0)
+    x = _without_ruled_lines(x)
+    return _Frame(scale=scale, offset=offset), x, crop

@@ -1,0 +1,78 @@
+"""Stage `numbers_bench` (the numbers benchmark): read synthetic handwritten numbers and the real development set with
+`digits read`'s own path; write metrics/numbers.json, a predictions CSV and PNG sheets."""
+
+from __future__ import annotations
+
+import _env  # noqa: F401, I001  (first: one line, not a traceback, outside the environment)
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+
+from digits.errors import DigitsError, cli_entry
+from digits.pipeline import numbers
+from digits.pipeline import numbers_benchmark as nb
+from digits.pipeline.data import check_images, check_labels, describe
+from digits.pipeline.params import NumbersParams, load_section
+from digits.storage import atomic_path, load_npz, write_json, write_text
+
+
+@cli_entry("numbers_bench")
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--test", required=True, help="test.npz from preprocess (never trained on)")
+    ap.add_argument("--tflite", required=True, help=".tflite model from train (what `digits read` runs)")
+    ap.add_argument("--real", help="directory of real numbers (labels.csv, images/): the development set")
+    ap.add_argument("--metrics", required=True, help="output metrics JSON")
+    ap.add_argument("--predictions", required=True, help="output per-number CSV")
+    ap.add_argument("--sheets", required=True, help="output directory of PNG sheets")
+    args = ap.parse_args()
+    p: NumbersParams = load_section("numbers")
+
+    test = load_npz(args.test, ("x", "y"))
+    x, y = test["x"], test["y"]
+    check_images(x, f"{args.test}: x", dtype=np.float32)
+    check_labels(y, f"{args.test}: y", len(x))
+    print(describe("numbers from test", x, y))
+    if not Path(args.tflite).is_file():
+        raise DigitsError(f"{args.tflite}: no such model (run train: dvc repro)")
+    real = Path(args.real) if args.real else None
+    if real is not None and not (real / "labels.csv").is_file():
+        raise DigitsError(f"{real}: no labels.csv (the real-numbers development set)")
+    workers = p.workers or min(len(os.sched_getaffinity(0)), 4)
+    print(f"numbers: {p.count} synthetic numbers ({p.touching:.0%} with touching digits) under "
+          f"{len(numbers.CONDITIONS)} conditions; seed {p.seed}, {workers} workers", flush=True)
+    step = max(1, p.count // 10)
+
+    def progress(done: int, total: int) -> None:
+        if done % step < nb.CHUNK or done == total:
+            print(f"numbers: {done}/{total} read", flush=True)
+
+    synthetic = nb.run(x, y, args.tflite, p.count, p.seed, p.touching, workers, progress=progress)
+    dev = nb.dev_set(args.tflite, real) if real is not None else None
+    metrics = nb.score(synthetic, dev)
+    with atomic_path(args.sheets, directory=True) as tmp:
+        nb.sheet([r for r in synthetic if r.index < 12],
+                 "numbers: the first 12 synthetic numbers (boxes: the digits found)").save(tmp / "examples.png")
+        wrong = [r for r in synthetic if not r.correct][:30]
+        nb.sheet(wrong, f"numbers: {len(wrong)} of the {sum(not r.correct for r in synthetic)} "
+                        "synthetic numbers read wrong").save(tmp / "wrong.png")
+        if dev is not None:
+            nb.sheet(dev, "numbers: the real development set (green: read exactly)").save(tmp / "dev_set.png")
+    write_text(args.predictions, nb.predictions_csv(synthetic + (dev or [])))
+    write_json(args.metrics, metrics)
+    o, a, t = metrics["overall"], metrics["apart"], metrics["touching"]
+    print(f"numbers: exact {o['exact']:.2%} of {o['n']} (apart {a['exact']:.2%} of {a['n']}, touching "
+          f"{t['exact']:.2%} of {t['n']}), per digit {o['per_digit']:.2%}"
+          + (f"; dev set {metrics[nb.DEV_SET]['correct']}/{metrics[nb.DEV_SET]['n']} exact" if dev else "")
+          + f"; wrote {args.metrics}")
+    if dev is not None:
+        for r in dev:
+            if not r.correct:
+                print(f"numbers: dev set miss: {r.file}: {r.label} read as {r.number or r.error}")
+
+
+if __name__ == "__main__":
+    main()

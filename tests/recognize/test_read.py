@@ -1,0 +1,186 @@
+"""`digits read`: segmentation of one line of digits, the Reading it gives, and the command.
+
+The segmentation tests draw shapes with known places on synthetic pages and use stand-in
+classifiers whose answers are known, so they test the geometry, not a trained model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from digits.recognize import segment
+from digits.recognize.read import Reading, read_image
+from digits.recognize.segment import Digit
+
+
+class Sure:
+    """Answers 4 with probability 0.9 for any image."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        p = np.full((len(x), 10), 0.1 / 9, np.float32)
+        p[:, 4] = 0.9
+        return p
+
+
+class RingShaped:
+    """Sure (0.95 for 0) of an image whose ink is a little taller than wide, as one ring is
+    once normalised; unsure (0.3) of anything wider or narrower, such as two rings as one."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        out = np.full((len(x), 10), 0.0, np.float32)
+        for k, a in enumerate(x):
+            rows, cols = np.flatnonzero(a.max(axis=1) > 0.3), np.flatnonzero(a.max(axis=0) > 0.3)
+            aspect = (cols[-1] - cols[0] + 1) / (rows[-1] - rows[0] + 1) if rows.size else 0.0
+            top = 0.95 if 0.45 <= aspect <= 0.95 else 0.3
+            out[k] = (1 - top) / 9
+            out[k, 0] = top
+        return out
+
+
+def page(size=(600, 200), shapes=(), width=7, angle=0.0, ruled_at=None) -> Image.Image:
+    """White page with black polylines and ellipses; optionally turned and ruled."""
+    im = Image.new("L", size, 255)
+    d = ImageDraw.Draw(im)
+    if ruled_at is not None:  # a ruled line, photographed a little askew (2 degrees)
+        d.line([(0, ruled_at), (size[0], ruled_at + 0.035 * size[0])], fill=90, width=3)
+    for kind, pts in shapes:
+        if kind == "line":
+            d.line(pts, fill=0, width=width)
+        else:
+            d.ellipse(pts, outline=0, width=width)
+    if angle:
+        im = im.rotate(angle, Image.Resampling.BILINEAR, expand=True, fillcolor=255)
+    return im
+
+
+def grey(im: Image.Image) -> np.ndarray:
+    return np.asarray(im, np.float32)
+
+
+THREE = [("line", [(100, 40), (100, 160)]), ("ellipse", [(220, 40), (300, 160)]),
+         ("line", [(400, 40), (460, 40), (420, 160)])]
+
+
+def centres(digits: list[Digit]) -> list[tuple[float, float]]:
+    return [(x + w / 2, y + h / 2) for x, y, w, h in (d.box for d in digits)]
+
+
+def test_three_separate_marks_are_three_digits_left_to_right_with_their_boxes():
+    found = segment.segment(grey(page(shapes=THREE)), Sure().predict)
+    assert len(found) == 3
+    assert all(d.image.shape == (28, 28) and d.image.dtype == np.float32 for d in found)
+    cx = [c[0] for c in centres(found)]
+    assert cx == sorted(cx)
+    for (x, y, w, h), (lo, hi) in zip((d.box for d in found), [(90, 110), (213, 307), (393, 467)], strict=True):
+        assert lo - 6 <= x and x + w <= hi + 6 and y >= 30 and y + h <= 170
+
+
+def test_a_slanted_line_is_levelled_and_read_in_order():
+    five = THREE + [(k, [(x + 500, y) for x, y in pts]) for k, pts in THREE[:2]]
+    im = page(size=(1100, 200), shapes=five, angle=35)  # counter-clockwise: the line rises to the right
+    found = segment.segment(grey(im), Sure().predict)
+    assert len(found) == 5
+    xs, ys = zip(*centres(found), strict=True)
+    assert list(xs) == sorted(xs) and ys[0] > ys[2] > ys[4]  # boxes are in the image as given
+    stroke = found[0].image  # the upright stroke, turned with its line: upright again
+    assert np.count_nonzero(stroke.max(axis=0) > 0.3) <= 8
+    for cx, cy in centres(found):
+        assert 0 <= cx <= im.width and 0 <= cy <= im.height
+
+
+def test_a_detached_bar_joins_its_digit():
+    five = [("line", [(120, 45), (180, 45)]),  # the bar, not touching the body
+            ("line", [(120, 60), (120, 100), (170, 110), (170, 150), (115, 160)])]
+    found = segment.segment(grey(page(shapes=five + [("line", [(300, 40), (300, 160)])])), Sure().predict)
+    assert len(found) == 2
+
+
+def test_specks_are_not_digits():
+    shapes = THREE + [("line", [(520, 100), (522, 101)])]
+    assert len(segment.segment(grey(page(shapes=shapes)), Sure().predict)) == 3
+
+
+def test_touching_digits_are_cut_where_the_classifier_reads_both_parts():
+    rings = [("ellipse", [(150, 40), (230, 160)]), ("ellipse", [(229, 40), (309, 160)])]  # touching
+    found = segment.segment(grey(page(shapes=rings)), RingShaped().predict)
+    assert len(found) == 2
+    (x0, _, w0, _), (x1, _, w1, _) = (d.box for d in found)
+    assert abs(x0 - 150) <= 8 and abs(x1 + w1 - 309) <= 8 and 190 <= x0 + w0 <= 240 and 200 <= x1 <= 240
+
+
+def test_one_wide_ring_is_not_cut_when_its_parts_read_no_better_than_it():
+    found = segment.segment(grey(page(shapes=[("ellipse", [(150, 40), (272, 160)])])), Sure().predict)
+    assert len(found) == 1
+
+
+def test_a_ruled_line_through_the_feet_does_not_join_the_digits():
+    shapes = [("line", [(100, 40), (100, 150)]), ("line", [(250, 40), (250, 160)])]
+    found = segment.segment(grey(page(shapes=shapes, ruled_at=150)), Sure().predict)
+    assert len(found) == 2
+
+
+def test_two_lines_of_digits_are_refused():
+    two = THREE + [(k, [(x, y + 200) for x, y in pts]) for k, pts in THREE]
+    with pytest.raises(Exception, match="2 lines of digits"):
+        segment.segment(grey(page(size=(600, 420), shapes=two)), Sure().predict)
+
+
+def test_a_blank_page_is_refused():
+    with pytest.raises(Exception, match="no digits found"):
+        segment.segment(grey(Image.new("L", (300, 200), 240)), Sure().predict)
+
+
+def test_reading_json_and_text():
+    r = read_image(Sure(), page(shapes=THREE), "n.png")
+    assert r.number == "444" and r.error is None and not r.uncertain
+    j = r.to_json()
+    assert j["number"] == "444" and j["confidence"] == pytest.approx(0.9, abs=1e-4)
+    assert [d["digit"] for d in j["digits"]] == [4, 4, 4] and all(len(d["box"]) == 4 for d in j["digits"])
+    assert j["digits"][0]["top"][0] == [4, 0.9]
+    assert len(r.normalized) == 3
+    assert r.to_text() == "n.png: 444  (lowest digit confidence 0.90)"
+    blank = read_image(Sure(), Image.new("L", (300, 200), 255), "b.png")
+    assert blank.to_json() == {"file": "b.png", "error": blank.error} and "no digits found" in blank.error
+    assert Reading("x", threshold=0.95, digits=r.digits).uncertain
+
+
+class Broken:
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.full((len(x), 10), np.nan, np.float32)
+
+
+def test_a_broken_model_is_an_error_not_a_number():
+    r = read_image(Broken(), page(shapes=THREE), "n.png")
+    assert r.number is None and "invalid probabilities" in r.error
+
+
+def test_the_command_reads_and_reports_failures(tmp_path, models):
+    page(shapes=THREE).save(tmp_path / "n.png")
+    Image.new("L", (300, 200), 255).save(tmp_path / "blank.png")
+    cmd = [sys.executable, "-m", "digits.cli", "read", "--model", str(models["good"])]
+    res = subprocess.run(cmd + [str(tmp_path / "n.png")], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith(f"{tmp_path / 'n.png'}: 777  (lowest digit confidence")  # the model says 7
+    res = subprocess.run(cmd + ["--json", str(tmp_path / "n.png"), str(tmp_path / "blank.png"),
+                                str(tmp_path / "missing.png")], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1
+    out = json.loads(res.stdout)
+    assert out[0]["number"] == "777" and len(out[0]["digits"]) == 3
+    assert "no digits found" in out[1]["error"] and out[2]["error"] == "no such file or directory"
+
+
+def test_boxes_are_in_the_files_own_pixels_when_a_large_jpeg_is_decoded_reduced(tmp_path):
+    from digits.recognize.read import read_file
+
+    big = [(k, [(x * 5, y * 5) for x, y in pts]) for k, pts in THREE]  # the page 5x larger: 3000x1000
+    page(size=(3000, 1000), shapes=big, width=35).convert("RGB").save(tmp_path / "big.jpg", quality=90)
+    r = read_file(Sure(), str(tmp_path / "big.jpg"))
+    assert r.number == "444"
+    for (x, y, w, h), (lo, hi) in zip((d.box for d in r.digits), [(450, 550), (1065, 1535), (1965, 2335)],
+                                      strict=True):
+        assert lo - 30 <= x and x + w <= hi + 30 and y >= 150 and y + h <= 850
