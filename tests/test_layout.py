@@ -34,6 +34,10 @@ def test_the_contracts_hold():
     ("pipeline/data.py", "from digits.review import gate", "the pipeline imports neither review"),
     ("storage.py", "from digits.recognize import tflite", "the shared modules belong to no wing"),
     ("review/gate.py", "from digits import cli", "nothing imports the CLI"),
+    ("recognize/__init__.py", "from digits.serve import app", "the recogniser needs no pipeline"),
+    ("recognize/normalize.py", "import fastapi", "the recogniser needs no pipeline"),
+    ("pipeline/data.py", "import digits.serve.app", "the pipeline imports neither review"),
+    ("serve/app.py", "from digits import cli", "nothing imports the CLI"),
 ])
 def test_each_contract_fails_when_broken(tmp_path, module, line, contract):
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")

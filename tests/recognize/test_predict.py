@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import struct
 import subprocess
 import sys
@@ -15,9 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from digits import cli
 from conftest import LIKELY, LIKELY_P, OTHER
+from digits import cli
 from digits.recognize.predict import DEFAULT_THRESHOLD, TOP_K
+
 
 def digit_png(path: Path, size: tuple[int, int] = (120, 120)) -> Path:
     im = Image.new("L", size, 255)
@@ -158,7 +158,7 @@ def test_all_bad_inputs_together_in_text_mode(models, inputs, capsys) -> None:
     assert rc == 1 and out == ""
     lines = err.splitlines()
     assert len(lines) == len(BAD)
-    for line, name in zip(lines, sorted(BAD)):
+    for line, name in zip(lines, sorted(BAD), strict=True):
         assert line.startswith(f"{inputs[name]}: error: ") and BAD[name] in line
 
 
@@ -280,3 +280,57 @@ def test_model_returning_nan_or_negative_is_an_error_not_a_digit(bias, activatio
         f"{blank}: error: no digit found (blank image)"]
     rc, objs = run_json(["--model", str(path), seven], capsys)
     assert rc == 1 and "digit" not in objs[0] and "invalid probabilities" in objs[0]["error"]
+
+
+class FakeModel:
+    """Probabilities from the ink in each image: no model file, the batch sizes recorded."""
+
+    def __init__(self, nan: bool = False) -> None:
+        self.nan = nan
+        self.batches: list[int] = []
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        self.batches.append(len(x))
+        logits = np.stack([np.roll(np.arange(10.0), int(img.sum()) % 10) for img in x])
+        probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        return np.full_like(probs, np.nan) if self.nan else probs
+
+
+def test_predict_images_is_predict_files_on_decoded_images(inputs) -> None:
+    """The one path from pixels to answer: in-memory images (as `digits serve` has them) get
+    exactly the Results and 28×28 images that the same files get, in one model call."""
+    from digits.recognize.normalize import load_image, load_image_bytes
+    from digits.recognize.predict import Result, decode, predict_files, predict_images
+
+    names = ["seven.png", "blank.png", "truncated.png", "sixteen.png", "empty.png", "text.png"]
+    files = [str(inputs[n]) for n in names] + [Result(file="dir", error="no image files in directory")]
+    by_file = FakeModel()
+    expected = predict_files(by_file, files, threshold=0.2)
+
+    items = [(n, decode(n, inputs[n].read_bytes(), load_image_bytes)) for n in names]
+    items.append(("dir", files[-1]))
+    assert isinstance(items[0][1], Image.Image)
+    assert items[2][1] == Result(file="truncated.png", error=expected[2][0].error)  # decoding failed
+    in_memory = FakeModel()
+    got = predict_images(in_memory, iter(items), threshold=0.2)  # any iterable, a generator too
+    assert by_file.batches == in_memory.batches == [2]  # seven and sixteen: one batch
+    assert len(got) == len(expected)
+    for n, (r, seen), (want, want_seen) in zip(names + ["dir"], got, expected, strict=True):
+        assert r == (want if n == "dir" else Result(**{**want.__dict__, "file": n}))
+        assert (seen is None) == (want_seen is None)
+        if seen is not None:
+            np.testing.assert_array_equal(seen, want_seen)
+            assert seen.shape == (28, 28) and seen.dtype == np.float32
+    assert got[0][0].digit is not None and got[0][0].top[0][1] >= 0.2
+    assert "no digit found" in got[1][0].error and got[1][1] is None
+    # load_image on a path and load_image_bytes on its bytes decode the same pixels
+    assert decode("x", str(inputs["seven.png"])).tobytes() == load_image(inputs["seven.png"]).tobytes()
+
+
+def test_predict_images_turns_nan_into_an_error(inputs) -> None:
+    from digits.recognize.normalize import load_image
+    from digits.recognize.predict import predict_images
+
+    [(r, seen)] = predict_images(FakeModel(nan=True), [("seven", load_image(inputs["seven.png"]))])
+    assert r.digit is None and "invalid probabilities (NaN or negative)" in r.error
+    assert seen is not None  # the model did see it

@@ -7,11 +7,12 @@ Imports only numpy and Pillow: with the LiteRT model from `digits.loading`, a co
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
+from PIL import Image
 
 from digits.errors import DigitsError, one_line
 from digits.recognize.normalize import IMAGE_EXTENSIONS, load_image, normalize
@@ -24,6 +25,8 @@ from digits.recognize.normalize import IMAGE_EXTENSIONS, load_image, normalize
 DEFAULT_THRESHOLD = 0.7
 TOP_K = 3
 BATCH_SIZE = 64
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 class Model(Protocol):
@@ -91,10 +94,10 @@ def expand_inputs(paths: Iterable[str]) -> list[str | Result]:
     return out
 
 
-def prepare(path: str) -> np.ndarray:
-    """Load and normalise one image file; DigitsError with a one-line reason on any failure."""
+def _guarded(step: Callable[[T], U], arg: T) -> U:
+    """`step(arg)`, any failure turned into a DigitsError with a one-line reason."""
     try:
-        return normalize(load_image(path))
+        return step(arg)
     except DigitsError:
         raise
     except MemoryError:
@@ -103,38 +106,68 @@ def prepare(path: str) -> np.ndarray:
         raise DigitsError(f"unexpected {type(exc).__name__}: {exc}") from None
 
 
-def predict_files(model: Model, files: Sequence[str | Result],
-                  threshold: float = DEFAULT_THRESHOLD) -> list[tuple[Result, np.ndarray | None]]:
-    """Normalise and classify `files` in one batch: each Result with the 28×28 image the
-    model saw (None where there is none). Items that are already Results pass through."""
+def decode(name: str, source: T, load: Callable[[T], Image.Image] = load_image) -> Image.Image | Result:
+    """`load(source)` (`load_image` for a path, `load_image_bytes` for an upload held in
+    memory), or the error Result for `name` with the one-line reason it failed."""
+    try:
+        return _guarded(load, source)
+    except DigitsError as exc:
+        return Result(file=name, error=one_line(str(exc)))
+
+
+def prepare(path: str) -> np.ndarray:
+    """Load and normalise one image file; DigitsError with a one-line reason on any failure."""
+    return _guarded(normalize, _guarded(load_image, path))
+
+
+def predict_images(model: Model, items: Iterable[tuple[str, Image.Image | Result]],
+                   threshold: float = DEFAULT_THRESHOLD) -> list[tuple[Result, np.ndarray | None]]:
+    """Normalise and classify decoded images in one batch: for each (name, image) in order,
+    its Result with the 28×28 image the model saw (None where there is none). An item whose
+    image is already a Result (a decoding failure, from `decode`) passes through.
+
+    The one path from pixels to answer, shared by `digits predict` and `digits serve`.
+    `items` may be a generator: each image is dropped once normalised, so decoding lazily
+    holds one full-size image at a time."""
     results: list[Result | None] = []
     seen: list[np.ndarray | None] = []
+    names: list[str] = []
     images: list[np.ndarray] = []
     where: list[int] = []
-    for item in files:
-        if isinstance(item, Result):
-            results.append(item)
+    for name, image in items:
+        names.append(name)
+        if isinstance(image, Result):
+            results.append(image)
             seen.append(None)
             continue
         try:
-            images.append(prepare(item))
+            images.append(_guarded(normalize, image))
             where.append(len(results))
             seen.append(images[-1])
             results.append(None)
         except DigitsError as exc:
-            results.append(Result(file=item, error=one_line(str(exc))))
+            results.append(Result(file=name, error=one_line(str(exc))))
             seen.append(None)
+        finally:
+            del image  # let the full-size image go before the next one is decoded
     if images:
         probs = np.asarray(model.predict(np.stack(images)), dtype=np.float64)
         for i, p in zip(where, probs, strict=True):
-            name = str(files[i])
             if np.all(np.isfinite(p)) and np.all(p >= 0):
-                results[i] = Result.from_probs(name, p, threshold)
+                results[i] = Result.from_probs(names[i], p, threshold)
             else:
                 # A broken export yields NaN; never print it as a confident digit 0.
-                results[i] = Result(file=name, error="the model returned invalid "
+                results[i] = Result(file=names[i], error="the model returned invalid "
                                     "probabilities (NaN or negative): is the model file broken?")
     return list(zip(results, seen, strict=True))  # type: ignore[arg-type] - every slot is filled
+
+
+def predict_files(model: Model, files: Sequence[str | Result],
+                  threshold: float = DEFAULT_THRESHOLD) -> list[tuple[Result, np.ndarray | None]]:
+    """`predict_images` for image files: each decoded by `load_image` as the batch reaches
+    it. Items that are already Results pass through."""
+    return predict_images(model, ((item.file, item) if isinstance(item, Result)
+                                  else (str(item), decode(str(item), item)) for item in files), threshold)
 
 
 def predict_paths(model: Model, paths: Sequence[str], threshold: float = DEFAULT_THRESHOLD,
