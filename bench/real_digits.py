@@ -23,8 +23,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from digits.errors import DigitsError, one_line
-from digits.recognize.normalize import load_image, naive, normalize
 from digits.loading import load_model, resolve_model_path
+from digits.recognize.normalize import load_image, naive, normalize
 from digits.recognize.predict import DEFAULT_THRESHOLD
 
 # The development set sits beside the repository (../shared), as in CI.

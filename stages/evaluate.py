@@ -9,8 +9,8 @@ import os
 
 import numpy as np
 
-from digits.pipeline.data import check_images, check_labels, describe
 from digits.errors import DigitsError, cli_entry
+from digits.pipeline.data import check_images, check_labels, describe
 from digits.pipeline.evaluation import confusion_csv, metrics_from_probs, predictions_csv
 from digits.pipeline.params import EvaluateParams, load_section
 from digits.storage import load_npz, save_npz, write_json, write_text

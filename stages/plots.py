@@ -48,7 +48,13 @@ def main() -> None:
     p: PlotsParams = load_section("plots")
 
     from digits import SEED
-    from digits.pipeline.plotting import class_samples, confusion_heatmap, prediction_grid, training_curves, worst_errors
+    from digits.pipeline.plotting import (
+        class_samples,
+        confusion_heatmap,
+        prediction_grid,
+        training_curves,
+        worst_errors,
+    )
 
     train = load_npz(args.train, ("x", "y"))
     test = load_npz(args.test, ("x", "y"))

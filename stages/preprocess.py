@@ -8,8 +8,8 @@ import argparse
 
 import numpy as np
 
-from digits.pipeline.data import check_images, check_labels, describe, preprocess
 from digits.errors import cli_entry
+from digits.pipeline.data import check_images, check_labels, describe, preprocess
 from digits.pipeline.params import PreprocessParams, load_section
 from digits.storage import load_npz, save_npz
 

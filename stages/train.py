@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.pipeline.data import check_images, check_labels, describe
 from digits.errors import cli_entry
+from digits.pipeline.data import check_images, check_labels, describe
 from digits.pipeline.params import TrainParams, load_section
 from digits.storage import atomic_path, load_npz, write_json
 

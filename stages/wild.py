@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from digits.errors import DigitsError, cli_entry
 from digits.pipeline import benchmark, wild
 from digits.pipeline.data import check_images, check_labels, describe
-from digits.errors import DigitsError, cli_entry
 from digits.pipeline.params import WildParams, load_section
 from digits.storage import atomic_path, load_npz, write_json, write_text
 

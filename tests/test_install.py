@@ -3,7 +3,6 @@ build per platform, and the Makefile's choice of Python interpreter."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from digits.pipeline.data import check_images, check_labels, preprocess, stratified_take
 from digits.errors import DigitsError
+from digits.pipeline.data import check_images, check_labels, preprocess, stratified_take
 
 
 def test_preprocess_scales_and_splits_stratified(tiny_mnist):
@@ -11,7 +11,7 @@ def test_preprocess_scales_and_splits_stratified(tiny_mnist):
     assert out["x_test"].shape == (50, 28, 28)
     for k in ("x_train", "x_val", "x_test"):
         assert out[k].dtype == np.float32
-        assert 0.0 <= out[k].min() and out[k].max() == 1.0
+        assert out[k].min() >= 0.0 and out[k].max() == 1.0
     assert np.bincount(out["y_val"]).tolist() == [4] * 10  # 20 per class in, 20 % of each out
 
 
@@ -26,9 +26,10 @@ def test_every_split_image_is_an_input_image_with_its_label(tiny_mnist):
         return [img.tobytes() for img in back.astype(np.uint8)]
 
     for split, source in (("train", "train"), ("val", "train"), ("test", "test")):
-        pool = {img.tobytes(): int(y) for img, y in zip(tiny_mnist[f"x_{source}"], tiny_mnist[f"y_{source}"])}
+        xs, ys = tiny_mnist[f"x_{source}"], tiny_mnist[f"y_{source}"]
+        pool = {img.tobytes(): int(y) for img, y in zip(xs, ys, strict=True)}
         assert len(pool) == len(tiny_mnist[f"y_{source}"])  # the synthetic images are all distinct
-        for img, y in zip(as_input(out[f"x_{split}"]), out[f"y_{split}"]):
+        for img, y in zip(as_input(out[f"x_{split}"]), out[f"y_{split}"], strict=True):
             assert pool.get(img) == int(y), f"a {split} image is not an input image with its label"
     train, val = set(as_input(out["x_train"])), set(as_input(out["x_val"]))
     assert not train & val

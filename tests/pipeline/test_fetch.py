@@ -168,7 +168,8 @@ def test_stage_offline_fails_in_one_line_and_writes_nothing(tmp_path, http_mirro
 
 
 def _run_fetch_stage_from(tmp_path: Path, source: dict[str, str]) -> subprocess.CompletedProcess:
-    (tmp_path / "params.yaml").write_text(f"fetch:\n  mirrors: ['{_closed_port_url()}']\n  timeout_s: 5\n  attempts: 1\n")
+    url = _closed_port_url()
+    (tmp_path / "params.yaml").write_text(f"fetch:\n  mirrors: ['{url}']\n  timeout_s: 5\n  attempts: 1\n")
     return subprocess.run([sys.executable, str(ROOT / "stages" / "fetch.py"), "--out", "raw/mnist.npz"],
                           cwd=tmp_path, env=env_with(source), capture_output=True, text=True, timeout=120)
 

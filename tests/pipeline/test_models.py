@@ -64,7 +64,6 @@ def test_fused_batchnorm_matches_keras_batchnormalization():
 
     rng = np.random.default_rng(0)
     x = (rng.normal(2.0, 3.0, (8, 6, 6, 5)) * np.arange(1, 6)).astype(np.float32)
-    n = 8 * 6 * 6
     fused = FusedBatchNorm(momentum=0.9, epsilon=1e-3)
     ref = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-3)
     gamma, beta = rng.normal(1, 0.2, 5).astype(np.float32), rng.normal(0, 0.5, 5).astype(np.float32)
@@ -111,7 +110,7 @@ def test_training_learns_and_is_deterministic(tiny_mnist):
     b = _tiny_train(tiny_mnist)
     assert a.epochs_run == 3 and len(a.history["val_accuracy"]) == 3
     assert a.history["val_accuracy"][-1] > 0.5  # chance is 0.1
-    for wa, wb in zip(a.model.get_weights(), b.model.get_weights()):
+    for wa, wb in zip(a.model.get_weights(), b.model.get_weights(), strict=True):
         assert np.array_equal(wa, wb)
 
 
@@ -168,7 +167,7 @@ def test_ema_leaves_the_moving_average_of_the_weights(tiny_mnist):
     r = fit(d["x_train"], d["y_train"], d["x_val"], d["y_val"], p, callbacks=[snaps], verbose=0)
     avg = snaps.batches[0]
     for w in snaps.batches[1:]:
-        avg = [momentum * a + (1 - momentum) * b for a, b in zip(avg, w)]
+        avg = [momentum * a + (1 - momentum) * b for a, b in zip(avg, w, strict=True)]
     final = [w.value.numpy() for w in r.model.trainable_weights]
     assert len(snaps.batches) == 2 * 5  # 160 images, batches of 32
     assert _same(final, avg, atol=1e-5)

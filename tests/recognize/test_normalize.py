@@ -152,7 +152,7 @@ def test_a_lone_blot_is_not_a_digit() -> None:
 def test_naive_baseline() -> None:
     x = naive(draw_seven())
     assert x.shape == (28, 28) and x.dtype == np.float32
-    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert x.min() >= 0.0 and x.max() <= 1.0
     assert x.mean() > 0.5  # no inversion: that is what made it fail on real images
 
 
@@ -168,7 +168,7 @@ def _label_reference(mask: np.ndarray) -> list[set[tuple[int, int]]]:
     """8-connected components by breadth-first search."""
     seen = np.zeros_like(mask)
     comps = []
-    for start in zip(*np.nonzero(mask)):
+    for start in zip(*np.nonzero(mask), strict=True):
         if seen[start]:
             continue
         comp, queue = set(), deque([start])
@@ -199,7 +199,7 @@ def test_connected_components_match_flood_fill() -> None:
             assert len(ids) == 1
             (i,) = ids
             assert int((labels == i).sum()) == len(comp)
-            ys, xs = zip(*comp)
+            ys, xs = zip(*comp, strict=True)
             assert tuple(boxes[i - 1]) == (min(ys), min(xs), max(ys) + 1, max(xs) + 1)
 
 

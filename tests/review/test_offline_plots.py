@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-
 from digits.review.offline_plots import BUNDLE, TEMPLATE, _vegalite_version
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

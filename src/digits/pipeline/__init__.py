@@ -1,1 +1,2 @@
-"""What the DVC stages run: MNIST files, params, models, training, export, evaluation, plots and the benchmark generators."""
+"""What the DVC stages run: MNIST files, params, models, training, export, evaluation, plots,
+and the benchmarks' generators."""

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from digits.pipeline import wild
 from digits.errors import DigitsError
+from digits.pipeline import wild
 from digits.recognize.predict import BATCH_SIZE, predict_files
 
 DEV_SET = "dev_set"

@@ -50,5 +50,5 @@ def confusion_csv(cm: np.ndarray) -> str:
 
 def predictions_csv(y: np.ndarray, pred: np.ndarray) -> str:
     """Per-sample `actual,predicted` rows, the input of DVC's confusion template."""
-    lines = ["actual,predicted", *(f"{a},{p}" for a, p in zip(y.tolist(), pred.tolist()))]
+    lines = ["actual,predicted", *(f"{a},{p}" for a, p in zip(y.tolist(), pred.tolist(), strict=True))]
     return "\n".join(lines) + "\n"

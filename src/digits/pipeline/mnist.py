@@ -68,7 +68,8 @@ def load_pins(path: str | os.PathLike) -> tuple[MnistFile, ...]:
             raise DigitsError(f"{PINS_ENV}={path}: {f.name}: sha256 must be 64 lowercase hex digits")
         if not (isinstance(shape, list) and len(shape) == len(f.shape) and all(isinstance(d, int) for d in shape)
                 and shape[0] > 0 and tuple(shape[1:]) == f.shape[1:]):
-            raise DigitsError(f"{PINS_ENV}={path}: {f.name}: shape must be [N{', 28, 28' if len(f.shape) == 3 else ''}]")
+            dims = ", 28, 28" if len(f.shape) == 3 else ""
+            raise DigitsError(f"{PINS_ENV}={path}: {f.name}: shape must be [N{dims}]")
         out.append(MnistFile(f.key, f.name, sha, tuple(shape)))
     return tuple(out)
 

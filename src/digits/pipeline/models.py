@@ -16,6 +16,7 @@ from keras import layers
 from digits import IMAGE_SIZE, NUM_CLASSES
 from digits.layers import FusedBatchNorm, RandomAffine, RandomBlur, RandomResample, RandomStroke
 
+
 def augmentation(*, shift: float, rotation_deg: float, zoom: float, shear_deg: float = 0.0,
                  stroke: float = 0.0, resample: float = 0.0, blur: float = 0.0,
                  seed: int) -> list[layers.Layer]:

@@ -33,7 +33,7 @@ def training_curves(history: pd.DataFrame) -> Figure:
     """Loss and accuracy per epoch for train and validation (from the dvclive logs)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     epochs = history["step"] + 1
-    for ax, metric in zip(axes, ("loss", "accuracy")):
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
         for split, style in (("train", "-o"), ("val", "-s")):
             col = f"{split}/{metric}"
             if col in history:
@@ -68,7 +68,7 @@ def prediction_grid(x: np.ndarray, y: np.ndarray, probs: np.ndarray, rows: int, 
     """The first rows×cols test images with true and predicted labels (wrong ones in red)."""
     n = min(rows * cols, len(x))
     pred = probs[:n].argmax(1)
-    titles = [f"{t}→{p}" + (" ✗" if t != p else "") for t, p in zip(y[:n], pred)]
+    titles = [f"{t}→{p}" + (" ✗" if t != p else "") for t, p in zip(y[:n], pred, strict=False)]
     return image_grid(x[:n], titles, pred != y[:n], cols, "Test images: true→predicted (wrong in red)")
 
 

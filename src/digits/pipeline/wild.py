@@ -60,11 +60,11 @@ def coverage(digit: np.ndarray, size: float, pen: float | None = None) -> np.nda
     resized to the output; small outputs are drawn larger and box-averaged, as a camera's
     pixels average the light.
     """
-    t, l, b, r = _bbox(digit > 0.1)
-    crop = np.pad(digit[t:b, l:r].astype(np.float32), 2)
+    t, lft, b, r = _bbox(digit > 0.1)
+    crop = np.pad(digit[t:b, lft:r].astype(np.float32), 2)
     h, w = crop.shape
     up = np.asarray(Image.fromarray(crop, "F").resize((w * BASE, h * BASE), Image.Resampling.BICUBIC))
-    shape_px = BASE * max(b - t, r - l)  # the digit's size in traced pixels
+    shape_px = BASE * max(b - t, r - lft)  # the digit's size in traced pixels
     ss = max(1, math.ceil(100 / max(size, 1)))
     k = size * ss / shape_px  # output pixels per traced pixel
     mask = up > 0.5
@@ -82,8 +82,8 @@ def coverage(digit: np.ndarray, size: float, pen: float | None = None) -> np.nda
     cov = np.clip(field + 0.5 if pen is None else reach - field + 0.5, 0.0, 1.0)
     if not (cov > 0).any():
         cov = np.ones((1, 1), np.float32)
-    t, l, b, r = _bbox(cov > 0)
-    cov = cov[t:b, l:r]
+    t, lft, b, r = _bbox(cov > 0)
+    cov = cov[t:b, lft:r]
     if ss > 1:
         h, w = cov.shape
         hs, ws = -(-h // ss) * ss, -(-w // ss) * ss

@@ -236,22 +236,50 @@ def drift_report(baseline: str, cwd: Path, path: str = PROVENANCE) -> list[str]:
     return lines
 
 
-def run(*, gate_file: str | Path, params_file: str | Path, baseline: str | None, cwd: Path) -> int:
-    """Print the verdict table; 0 when everything holds, 1 on any regression or floor breach."""
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's outcome as data: what `digits check-metrics` prints and `digits report` shows."""
+    model: str
+    baseline: str | None
+    rows: list[Row]
+    notes: list[str]
+    drift: list[str]  # library versions that differ from the baseline's; only when a comparison failed
+
+    @property
+    def failed(self) -> list[Row]:
+        return [r for r in self.rows if not r.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def summary(self) -> str:
+        if self.failed:
+            return f"FAIL: {len(self.failed)} of {len(self.rows)} checks failed (model {self.model})"
+        return f"ok: {len(self.rows)} checks passed (model {self.model})"
+
+
+def verdict(*, gate_file: str | Path, params_file: str | Path, baseline: str | None, cwd: Path) -> Verdict:
+    """Every floor and baseline check for the model in params_file, and what to say about them."""
     from digits.pipeline.params import load_section
 
     config = load_config(cwd / gate_file)
     model = load_section("train", cwd / params_file).model
     rows, notes = check_metrics(config, model, baseline, cwd)
-    for note in notes:
+    drift: list[str] = []
+    if any(not r.ok for r in rows) and baseline is not None and any(not r.floor for r in rows):
+        drift = drift_report(baseline, cwd)  # compared with a baseline commit
+    return Verdict(model, baseline, rows, notes, drift)
+
+
+def run(*, gate_file: str | Path, params_file: str | Path, baseline: str | None, cwd: Path) -> int:
+    """Print the verdict table; 0 when everything holds, 1 on any regression or floor breach."""
+    v = verdict(gate_file=gate_file, params_file=params_file, baseline=baseline, cwd=cwd)
+    for note in v.notes:
         print(f"check-metrics: {note}")
-    print(table(rows))
-    failed = [r for r in rows if not r.ok]
-    if failed:
-        if baseline is not None and any(not r.floor for r in rows):  # compared with a baseline commit
-            for line in drift_report(baseline, cwd):
-                print(f"check-metrics: {line}")
-        print(f"check-metrics: FAIL: {len(failed)} of {len(rows)} checks failed (model {model})")
-        return 1
-    print(f"check-metrics: ok: {len(rows)} checks passed (model {model})")
-    return 0
+    print(table(v.rows))
+    for line in v.drift:
+        print(f"check-metrics: {line}")
+    print(f"check-metrics: {v.summary}")
+    return 0 if v.ok else 1
