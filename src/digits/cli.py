@@ -11,7 +11,8 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from digits.errors import DigitsError, one_line
 
@@ -31,6 +32,37 @@ def _probability(text: str) -> float:
     return value
 
 
+def _image_options(p: argparse.ArgumentParser, json_help: str, threshold_help: str) -> None:
+    """The inputs and options `predict` and `read` share."""
+    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files or directories")
+    p.add_argument("--json", action="store_true", help=json_help)
+    p.add_argument("--model", metavar="PATH",
+                   help=".tflite or .keras model (default: $DIGITS_MODEL, else models/model.tflite)")
+    p.add_argument("--threshold", type=_probability, default=PREDICT_THRESHOLD, metavar="P",
+                   help=f"{threshold_help} (default {PREDICT_THRESHOLD})")
+
+
+def _print_results(results: Iterable[Any], as_json: bool) -> int:
+    """Print each result (text errors to stderr) in input order; 1 if any is an error."""
+    failed = False
+    if as_json:
+        objs = []
+        for r in results:
+            failed |= r.error is not None
+            objs.append(json.dumps(r.to_json()))
+        # One object per line: still one JSON array, and easy to grep.
+        print("[" + ",\n ".join(objs) + "]")
+    else:
+        for r in results:
+            if r.error is not None:
+                failed = True
+                sys.stdout.flush()  # keep the two streams in input order on a terminal
+                print(r.to_text(), file=sys.stderr, flush=True)
+            else:
+                print(r.to_text(), flush=True)
+    return 1 if failed else 0
+
+
 def add_predict(sub: argparse._SubParsersAction) -> None:
     """`digits predict IMAGE_OR_DIR...`"""
     p = sub.add_parser(
@@ -38,14 +70,8 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
         description="Print the predicted digit and its confidence for each image. Directories "
                     "are scanned (not recursively) for .png .jpg .jpeg .bmp .gif .tif .tiff .webp "
                     "files. Exit status 1 if any input could not be predicted.")
-    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files or directories")
-    p.add_argument("--json", action="store_true",
-                   help="print a JSON array with one object per input instead of text lines")
-    p.add_argument("--model", metavar="PATH",
-                   help=".tflite or .keras model (default: $DIGITS_MODEL, else models/model.tflite)")
-    p.add_argument("--threshold", type=_probability, default=PREDICT_THRESHOLD, metavar="P",
-                   help="mark predictions with confidence below P as uncertain "
-                        f"(default {PREDICT_THRESHOLD})")
+    _image_options(p, "print a JSON array with one object per input instead of text lines",
+                   "mark predictions with confidence below P as uncertain")
     p.set_defaults(handler=run_predict)
 
 
@@ -55,23 +81,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from digits.recognize.predict import predict_paths
 
     model = load_model(resolve_model_path(args.model))
-    failed = False
-    if args.json:
-        objs = []
-        for r in predict_paths(model, args.inputs, args.threshold):
-            failed |= r.error is not None
-            objs.append(json.dumps(r.to_json()))
-        # One object per line: still one JSON array, and easy to grep.
-        print("[" + ",\n ".join(objs) + "]")
-    else:
-        for r in predict_paths(model, args.inputs, args.threshold):
-            if r.error is not None:
-                failed = True
-                sys.stdout.flush()  # keep the two streams in input order on a terminal
-                print(r.to_text(), file=sys.stderr, flush=True)
-            else:
-                print(r.to_text(), flush=True)
-    return 1 if failed else 0
+    return _print_results(predict_paths(model, args.inputs, args.threshold), args.json)
 
 
 def add_read(sub: argparse._SubParsersAction) -> None:
@@ -82,14 +92,8 @@ def add_read(sub: argparse._SubParsersAction) -> None:
                     "digits' confidences. One line of digits per image; digits may be of different "
                     "sizes, slanted, broken or touching. Directories are scanned as for predict. "
                     "Exit status 1 if any input could not be read.")
-    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files or directories")
-    p.add_argument("--json", action="store_true",
-                   help="print a JSON array with one object per input (number, digits with boxes)")
-    p.add_argument("--model", metavar="PATH",
-                   help=".tflite or .keras model (default: $DIGITS_MODEL, else models/model.tflite)")
-    p.add_argument("--threshold", type=_probability, default=PREDICT_THRESHOLD, metavar="P",
-                   help="mark a number uncertain if any digit's confidence is below P "
-                        f"(default {PREDICT_THRESHOLD})")
+    _image_options(p, "print a JSON array with one object per input (number, digits with boxes)",
+                   "mark a number uncertain if any digit's confidence is below P")
     p.set_defaults(handler=run_read)
 
 
@@ -99,20 +103,7 @@ def run_read(args: argparse.Namespace) -> int:
     from digits.recognize.read import read_paths
 
     model = load_model(resolve_model_path(args.model))
-    failed = False
-    objs = []
-    for r in read_paths(model, args.inputs, args.threshold):
-        failed |= r.error is not None
-        if args.json:
-            objs.append(json.dumps(r.to_json()))
-        elif r.error is not None:
-            sys.stdout.flush()
-            print(r.to_text(), file=sys.stderr, flush=True)
-        else:
-            print(r.to_text(), flush=True)
-    if args.json:
-        print("[" + ",\n ".join(objs) + "]")
-    return 1 if failed else 0
+    return _print_results(read_paths(model, args.inputs, args.threshold), args.json)
 
 
 def add_check_metrics(sub: argparse._SubParsersAction) -> None:
