@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from pathlib import Path
 
@@ -303,6 +304,45 @@ def test_a_blurred_stroke_is_cut_at_half_its_contrast() -> None:
     im = Image.new("L", (200, 200), 255)
     ImageDraw.Draw(im).ellipse([70, 50, 130, 150], outline=0, width=14)
     blurred = ndimage.gaussian_filter(np.asarray(im, np.float32), 7)
-    mask, _ = _find_digit(_ink_map(blurred, True))
+    mask, _, _ = _find_digit(_ink_map(blurred, True))
     assert 10 < _stroke_width(mask) < 21
     assert not mask[100, 100]  # the hole stays open
+
+
+def _eight(width: int) -> Image.Image:
+    im = Image.new("L", (200, 200), 255)
+    d = ImageDraw.Draw(im)
+    d.ellipse([72, 20, 128, 98], outline=0, width=width)
+    d.ellipse([66, 94, 134, 180], outline=0, width=width)
+    return im
+
+
+def test_a_blurred_digit_is_drawn_from_its_grey_levels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Out of focus by 0.6 stroke widths: the 28×28 is drawn from the blur's grey levels
+    rather than from a mask cut from them, and looks more like the sharp digit than the
+    mask's redraw does."""
+    from scipy import ndimage
+
+    from digits.recognize import normalize as nm
+
+    sharp = normalize(_eight(10))
+    blurred = Image.fromarray(ndimage.gaussian_filter(np.asarray(_eight(10), np.float32), 6).round()
+                              .astype(np.uint8))
+    soft = normalize(blurred)
+    monkeypatch.setattr(nm, "BLURRED", math.inf)
+    masked = normalize(blurred)
+    assert similar(soft, sharp) > similar(masked, sharp) + 0.02
+    assert soft[9:11, 13:15].max() == 0.0  # the upper loop stays open
+
+
+@pytest.mark.parametrize("width", [10, 1])
+def test_sharp_and_hairline_digits_are_redrawn_from_their_mask(monkeypatch: pytest.MonkeyPatch,
+                                                                width: int) -> None:
+    """Only blurred strokes take the grey path: a sharp pen, and a hairline (which must be
+    thickened, and whose anti-aliased edge is as wide as the line), are redrawn as before."""
+    from digits.recognize import normalize as nm
+
+    im = _eight(width)
+    out = normalize(im)
+    monkeypatch.setattr(nm, "BLURRED", math.inf)
+    assert np.array_equal(out, normalize(im))
