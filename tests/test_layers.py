@@ -34,6 +34,25 @@ def test_blur_closes_what_is_thinner_than_it_and_keeps_the_range() -> None:
     assert out[:, 14, 14 + 5, 0].min() > 0.9
 
 
+def test_the_redraw_is_the_ramp_the_normaliser_draws_a_blurred_digit_with() -> None:
+    """What the model is trained on for a blurred source is what `normalize._soft` hands
+    it at prediction time: the blur's grey levels ramped from SOFT_LEVELS[0] to [1] of
+    the peak (the same ramp as 'half maximum, one-pixel ramp': 2·b − 0.5)."""
+    import keras.ops as ops
+
+    from digits.recognize.normalize import SOFT_LEVELS
+
+    lo, hi = SOFT_LEVELS
+    x = np.repeat(ring(), 32, axis=0)
+    out = np.asarray(RandomBlur(1.0, seed=3)(x, training=True))
+    ramps = []
+    for sigma in RandomBlur.SIGMAS:
+        b = np.asarray(RandomBlur._blur(ops.convert_to_tensor(x[:1]), sigma))
+        ramps.append(np.clip((b / b.max() - lo) / (hi - lo), 0.0, 1.0)[0])
+    for img in out:
+        assert min(np.abs(img - r).max() for r in ramps) < 1e-5
+
+
 def test_probability_and_seed() -> None:
     x = np.repeat(ring(), 400, axis=0)
     a = np.asarray(RandomBlur(0.25, seed=7)(x, training=True))

@@ -113,6 +113,31 @@ def test_touching_digits_are_cut_where_the_classifier_reads_both_parts():
     assert abs(x0 - 150) <= 8 and abs(x1 + w1 - 309) <= 8 and 190 <= x0 + w0 <= 240 and 200 <= x1 <= 240
 
 
+def test_blurred_digits_are_drawn_from_their_grey_levels_and_cut_ones_from_their_masks(monkeypatch):
+    """As for one digit (normalize._soft): out of focus, a digit that is a piece of its own
+    is drawn from the blur's grey levels; touching digits cut apart are drawn from their
+    masks, since the cut runs through the mask."""
+    from scipy import ndimage
+
+    from digits.recognize import normalize as nm
+
+    def blurred(shapes):
+        return ndimage.gaussian_filter(grey(page(shapes=shapes, width=10)), 5)
+
+    apart, touching = blurred(THREE), blurred([("ellipse", [(150, 40), (230, 160)]),
+                                               ("ellipse", [(229, 40), (309, 160)])])
+    soft_apart = segment.segment(apart, Sure().predict)
+    soft_touching = segment.segment(touching, RingShaped().predict)
+    monkeypatch.setattr(nm, "BLURRED", float("inf"))
+    masked_apart = segment.segment(apart, Sure().predict)
+    masked_touching = segment.segment(touching, RingShaped().predict)
+    assert len(soft_apart) == len(masked_apart) == 3 and len(soft_touching) == len(masked_touching) == 2
+    for a, b in zip(soft_apart, masked_apart, strict=True):
+        assert a.box == b.box and np.abs(a.image - b.image).max() > 0.3
+    for a, b in zip(soft_touching, masked_touching, strict=True):
+        assert a.box == b.box and np.array_equal(a.image, b.image)
+
+
 def test_one_wide_ring_is_not_cut_when_its_parts_read_no_better_than_it():
     found = segment.segment(grey(page(shapes=[("ellipse", [(150, 40), (272, 160)])])), Sure().predict)
     assert len(found) == 1

@@ -69,7 +69,9 @@ PEAK_REACH = 2.0  # the stroke's peak is looked for within this many stroke widt
 # times wider at the ink threshold than at half maximum, and at least SOFT_MIN_WIDTH wide
 # (28×28 pixels) at half maximum, so they need no thickening. It is drawn from its grey
 # levels, ramped from SOFT_LEVELS[0] to [1] of the strokes' peak, not redrawn from a mask
-# (_soft). Set on wild conditions rendered with seeds other than the benchmark's.
+# (_soft): the ramp the model was trained on for blurred sources (digits.layers.RandomBlur,
+# "half maximum with a one-pixel ramp", is 2·b − 0.5, i.e. 25 % to 75 %; a test keeps the
+# two equal). Set on wild conditions rendered with seeds other than the benchmark's.
 BLURRED = 1.3
 SOFT_MIN_WIDTH = 1.6
 SOFT_LEVELS = (0.25, 0.75)

@@ -14,6 +14,9 @@ specks, the stroke edge at half maximum). Then:
    too unless the piece is too wide to be one digit.
 
 Small lines in a large photo are looked at again at the original resolution, as for one digit.
+Each digit is drawn MNIST-style as one digit is (`to_mnist`; a blurred one from its grey
+levels, `normalize._soft`, unless it was cut from touching digits: the cut runs through
+the mask).
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from digits.recognize.normalize import (
     _ink_map,
     _otsu,
     _pieces,
+    _place,
+    _soft,
     _stroke_width,
     _to_working,
     _without_lines,
@@ -355,8 +360,10 @@ def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
 Box = tuple[int, int, int, int]  # top, left, bottom, right (exclusive), working pixels
 
 
-def _segment_working(x: np.ndarray, crop: bool, classify: Classify) -> list[tuple[np.ndarray, Box]]:
-    """Digit masks (full-size, working pixels) with their boxes, left to right."""
+def _segment_working(x: np.ndarray, crop: bool, classify: Classify
+                     ) -> list[tuple[np.ndarray, Box, np.ndarray | None]]:
+    """Digit masks (full-size, working pixels) with their boxes, left to right, and for a
+    blurred digit that is a piece of its own its grey levels (`normalize._soft`)."""
     labels, boxes, keep, line_h, med = _line_pieces(x, crop)
     groups = _group(boxes, keep, line_h)
     if not groups:
@@ -373,15 +380,19 @@ def _segment_working(x: np.ndarray, crop: bool, classify: Classify) -> list[tupl
         top, left, bottom, right = int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max())
         digit = np.zeros(labels.shape, bool)
         digit[top:bottom, left:right] = np.isin(labels[top:bottom, left:right], np.asarray(g) + 1)
-        sharp, (top, left, bottom, right) = _half_maximum(x, digit, med, (top, left, bottom, right))
-        for part in _split_piece(sharp[top:bottom, left:right], line_h, classify, typical):
+        around = (top, left, bottom, right)
+        sharp, (top, left, bottom, right) = _half_maximum(x, digit, med, around)
+        parts = _split_piece(sharp[top:bottom, left:right], line_h, classify, typical)
+        # Touching digits cut apart are drawn from their masks: the cut runs through the mask.
+        soft = _soft(x, digit, med, around, sharp, (top, left, bottom, right)) if len(parts) == 1 else None
+        for part in parts:
             pb = _box(part)
             if pb is None:
                 continue
             pt, pl, pbt, pr = pb
             m = np.zeros(labels.shape, bool)
             m[top + pt:top + pbt, left + pl:left + pr] = part[pt:pbt, pl:pr]
-            out.append((m, (top + pt, left + pl, top + pbt, left + pr)))
+            out.append((m, (top + pt, left + pl, top + pbt, left + pr), soft))
     return out
 
 
@@ -418,7 +429,11 @@ def segment(grey: np.ndarray, classify: Classify) -> list[Digit]:
         frame.centre_out = (turned.shape[1] / 2, turned.shape[0] / 2)
         x, crop = turned, False
     parts = _segment_working(x, crop, classify)
-    return [Digit(to_mnist(m, box), frame.to_original(box)) for m, box in parts]
+    digits = []
+    for m, box, soft in parts:
+        drawn = to_mnist(m, box)  # also refuses a blot, blurred or not
+        digits.append(Digit(drawn if soft is None else _place(soft), frame.to_original(box)))
+    return digits
 
 
 def _without_ruled_lines(x: np.ndarray) -> np.ndarray:
