@@ -125,7 +125,7 @@ class RandomBlur(layers.Layer):
     with a one-pixel ramp. Stroke width stays about the same; what was thinner than the
     blur is lost: holes and gaps between strokes close, hooks and serifs shorten."""
 
-    SIGMAS = (0.8, 1.4, 2.0)
+    SIGMAS = (0.8, 1.4, 2.0, 2.6)
 
     def __init__(self, p: float = 0.0, seed: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
