@@ -710,7 +710,13 @@ def normalize(image: Image.Image) -> np.ndarray:
         mask, (top, left, bottom, right), soft, _ = _locate(grey[y0:y1, x0:x1])
         side = max(bottom - top, right - left)
 
-    drawn = to_mnist(mask, (top, left, bottom, right))  # also refuses a blot, blurred or not
+    return draw(mask, (top, left, bottom, right), soft)
+
+
+def draw(mask: np.ndarray, box: tuple[int, int, int, int], soft: np.ndarray | None) -> np.ndarray:
+    """The digit as the model sees it: from its grey levels if it is blurred (`soft`, from
+    `_soft`), else redrawn from its mask (`to_mnist`), which refuses a blot either way."""
+    drawn = to_mnist(mask, box)
     return drawn if soft is None else _place(soft)
 
 

@@ -14,9 +14,8 @@ specks, the stroke edge at half maximum). Then:
    too unless the piece is too wide to be one digit.
 
 Small lines in a large photo are looked at again at the original resolution, as for one digit.
-Each digit is drawn MNIST-style as one digit is (`to_mnist`; a blurred one from its grey
-levels, `normalize._soft`, unless it was cut from touching digits: the cut runs through
-the mask).
+Each digit is drawn MNIST-style as one digit is (`normalize.draw`: a blurred one from its grey
+levels, unless it was cut from touching digits: the cut runs through the mask).
 """
 
 from __future__ import annotations
@@ -40,11 +39,11 @@ from digits.recognize.normalize import (
     _ink_map,
     _otsu,
     _pieces,
-    _place,
     _soft,
     _stroke_width,
     _to_working,
     _without_lines,
+    draw,
     to_mnist,
 )
 
@@ -429,11 +428,7 @@ def segment(grey: np.ndarray, classify: Classify) -> list[Digit]:
         frame.centre_out = (turned.shape[1] / 2, turned.shape[0] / 2)
         x, crop = turned, False
     parts = _segment_working(x, crop, classify)
-    digits = []
-    for m, box, soft in parts:
-        drawn = to_mnist(m, box)  # also refuses a blot, blurred or not
-        digits.append(Digit(drawn if soft is None else _place(soft), frame.to_original(box)))
-    return digits
+    return [Digit(draw(m, box, soft), frame.to_original(box)) for m, box, soft in parts]
 
 
 def _without_ruled_lines(x: np.ndarray) -> np.ndarray:
