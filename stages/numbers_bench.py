@@ -6,17 +6,12 @@ from __future__ import annotations
 import _env  # noqa: F401, I001  (first: one line, not a traceback, outside the environment)
 
 import argparse
-import os
-from pathlib import Path
 
-import numpy as np
-
-from digits.errors import DigitsError, cli_entry
-from digits.pipeline import numbers
+from digits.errors import cli_entry
+from digits.pipeline import benchmark, numbers
 from digits.pipeline import numbers_benchmark as nb
-from digits.pipeline.data import check_images, check_labels, describe
 from digits.pipeline.params import NumbersParams, load_section
-from digits.storage import atomic_path, load_npz, write_json, write_text
+from digits.storage import atomic_path, write_json, write_text
 
 
 @cli_entry("numbers_bench")
@@ -31,17 +26,8 @@ def main() -> None:
     args = ap.parse_args()
     p: NumbersParams = load_section("numbers")
 
-    test = load_npz(args.test, ("x", "y"))
-    x, y = test["x"], test["y"]
-    check_images(x, f"{args.test}: x", dtype=np.float32)
-    check_labels(y, f"{args.test}: y", len(x))
-    print(describe("numbers from test", x, y))
-    if not Path(args.tflite).is_file():
-        raise DigitsError(f"{args.tflite}: no such model (run train: dvc repro)")
-    real = Path(args.real) if args.real else None
-    if real is not None and not (real / "labels.csv").is_file():
-        raise DigitsError(f"{real}: no labels.csv (the real-numbers development set)")
-    workers = p.workers or min(len(os.sched_getaffinity(0)), 4)
+    x, y, real = benchmark.stage_inputs(args.test, args.tflite, args.real, "numbers from test", "real-numbers")
+    workers = benchmark.worker_count(p.workers)
     print(f"numbers: {p.count} synthetic numbers ({p.touching:.0%} with touching digits) under "
           f"{len(numbers.CONDITIONS)} conditions; seed {p.seed}, {workers} workers", flush=True)
     step = max(1, p.count // 10)

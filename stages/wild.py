@@ -9,16 +9,11 @@ from __future__ import annotations
 import _env  # noqa: F401, I001  (first: one line, not a traceback, outside the environment)
 
 import argparse
-import os
-from pathlib import Path
 
-import numpy as np
-
-from digits.errors import DigitsError, cli_entry
+from digits.errors import cli_entry
 from digits.pipeline import benchmark, wild
-from digits.pipeline.data import check_images, check_labels, describe
 from digits.pipeline.params import WildParams, load_section
-from digits.storage import atomic_path, load_npz, write_json, write_text
+from digits.storage import atomic_path, write_json, write_text
 
 
 @cli_entry("wild")
@@ -33,17 +28,8 @@ def main() -> None:
     args = ap.parse_args()
     p: WildParams = load_section("wild")
 
-    test = load_npz(args.test, ("x", "y"))
-    x, y = test["x"], test["y"]
-    check_images(x, f"{args.test}: x", dtype=np.float32)
-    check_labels(y, f"{args.test}: y", len(x))
-    print(describe("wild in test", x, y))
-    if not Path(args.tflite).is_file():
-        raise DigitsError(f"{args.tflite}: no such model (run train: dvc repro)")
-    real = Path(args.real) if args.real else None
-    if real is not None and not (real / "labels.csv").is_file():
-        raise DigitsError(f"{real}: no labels.csv (the real-digits development set)")
-    workers = p.workers or min(len(os.sched_getaffinity(0)), 4)
+    x, y, real = benchmark.stage_inputs(args.test, args.tflite, args.real, "wild in test", "real-digits")
+    workers = benchmark.worker_count(p.workers)
     total = len(wild.CONDITIONS) + 1 + (real is not None) + p.uci
     print(f"wild: {len(wild.CONDITIONS)} conditions x {p.per_condition} digits, {p.blanks} blank pages"
           f"{', the real development set' if real else ''}{', the UCI 8x8 digits' if p.uci else ''}; "

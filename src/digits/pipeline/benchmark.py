@@ -17,13 +17,19 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from digits.errors import DigitsError
 from digits.pipeline import wild
+from digits.pipeline.data import check_images, check_labels, describe
 from digits.recognize.predict import BATCH_SIZE, predict_files
+from digits.storage import load_npz
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 DEV_SET = "dev_set"
 # The UCI handwritten digits scikit-learn ships (load_digits: 1,797 digits by 43 other writers,
@@ -145,6 +151,42 @@ def run_condition(name: str) -> tuple[str, list[Record], float]:
     return name, records, time.perf_counter() - t
 
 
+def stage_inputs(test: str, tflite: str, real: str | None, seen_as: str, real_set: str
+                 ) -> tuple[np.ndarray, np.ndarray, Path | None]:
+    """What a benchmark stage (wild, numbers_bench) reads: the MNIST test digits, checked and
+    described as `seen_as`, and the real development set's directory (or None); DigitsError
+    for a missing model or a directory without its labels.csv."""
+    arrays = load_npz(test, ("x", "y"))
+    x, y = arrays["x"], arrays["y"]
+    check_images(x, f"{test}: x", dtype=np.float32)
+    check_labels(y, f"{test}: y", len(x))
+    print(describe(seen_as, x, y))
+    if not Path(tflite).is_file():
+        raise DigitsError(f"{tflite}: no such model (run train: dvc repro)")
+    real_dir = Path(real) if real else None
+    if real_dir is not None and not (real_dir / "labels.csv").is_file():
+        raise DigitsError(f"{real_dir}: no labels.csv (the {real_set} development set)")
+    return x, y, real_dir
+
+
+def worker_count(requested: int) -> int:
+    """Processes for a benchmark: as requested, or (0) one per core, at most 4."""
+    return requested or min(len(os.sched_getaffinity(0)), 4)
+
+
+def in_workers(task: Callable[[T], U], items: list[T], workers: int, init: Callable[..., None],
+               initargs: tuple, ordered: bool = False) -> Iterator[U]:
+    """task(item) for every item, here (workers <= 1) or in a pool of forked processes, each
+    set up once by init(*initargs) (fork: big arrays are shared, not copied); in item order
+    if `ordered`, else as they finish."""
+    if workers <= 1:
+        init(*initargs)
+        yield from map(task, items)
+        return
+    with mp.get_context("fork").Pool(workers, initializer=init, initargs=initargs) as pool:
+        yield from (pool.imap if ordered else pool.imap_unordered)(task, items)
+
+
 def run(images: np.ndarray, labels: np.ndarray, model_path: str | os.PathLike,
         real_dir: str | os.PathLike | None, n: int, seed: int, workers: int, n_blank: int = 100,
         conditions: list[str] | None = None, uci: bool = False,
@@ -164,12 +206,7 @@ def run(images: np.ndarray, labels: np.ndarray, model_path: str | os.PathLike,
             if progress:
                 progress(name, recs, secs)
 
-    if workers <= 1:
-        _init(*init)
-        collect(run_condition(nm) for nm in names)
-    else:
-        with mp.get_context("fork").Pool(workers, initializer=_init, initargs=init) as pool:
-            collect(pool.imap_unordered(run_condition, names))
+    collect(in_workers(run_condition, names, workers, _init, init))
     return {nm: out[nm] for nm in names}
 
 

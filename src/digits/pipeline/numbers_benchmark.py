@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import multiprocessing as mp
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -23,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from digits.pipeline import numbers
-from digits.pipeline.benchmark import wilson
+from digits.pipeline.benchmark import in_workers, wilson
 from digits.recognize.read import Reading, read_file
 
 DEV_SET = "dev_set"
@@ -167,12 +166,7 @@ def run(images: np.ndarray, labels: np.ndarray, model_path: str | os.PathLike, c
             if progress:
                 progress(len(out), count)
 
-    if workers <= 1:
-        _init(*init)
-        collect(_read_chunk(c) for c in chunks)
-    else:
-        with mp.get_context("fork").Pool(workers, initializer=_init, initargs=init) as pool:
-            collect(pool.imap(_read_chunk, chunks))
+    collect(in_workers(_read_chunk, chunks, workers, _init, init, ordered=True))
     return sorted(out, key=lambda r: r.index)
 
 
