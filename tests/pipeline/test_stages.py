@@ -114,32 +114,19 @@ def test_missing_and_corrupt_inputs(tmp_path):
     assert_one_line_failure(res, "preprocess", "not a readable .npz file", tmp_path)
 
 
-def test_wild_refuses_missing_model_and_dev_set(tmp_path):
+@pytest.mark.parametrize("stage", ["wild", "numbers_bench"])
+def test_benchmark_stages_refuse_a_missing_model_and_dev_set(tmp_path, stage):
     (tmp_path / "in").mkdir()
     _save(tmp_path / "in/test.npz", x=np.zeros((20, 28, 28), np.float32), y=np.arange(20) % 10)
-    res = run_stage(tmp_path, "wild", PARAMS)
-    assert_one_line_failure(res, "wild", "in/m.tflite: no such model", tmp_path)
+    res = run_stage(tmp_path, stage, PARAMS)
+    assert_one_line_failure(res, stage, "in/m.tflite: no such model", tmp_path)
     (tmp_path / "in/m.tflite").write_bytes(b"x")
-    res = run_stage(tmp_path, "wild", PARAMS)
-    assert_one_line_failure(res, "wild", "in/real: no labels.csv", tmp_path)
+    res = run_stage(tmp_path, stage, PARAMS)
+    assert_one_line_failure(res, stage, "in/real: no labels.csv", tmp_path)
     (tmp_path / "in/real").mkdir()
     (tmp_path / "in/real/labels.csv").write_text("file,label\n")
-    res = run_stage(tmp_path, "wild", PARAMS)
-    assert_one_line_failure(res, "wild", "not a loadable TFLite model", tmp_path)
-
-
-def test_numbers_refuses_missing_model_and_dev_set(tmp_path):
-    (tmp_path / "in").mkdir()
-    _save(tmp_path / "in/test.npz", x=np.zeros((20, 28, 28), np.float32), y=np.arange(20) % 10)
-    res = run_stage(tmp_path, "numbers_bench", PARAMS)
-    assert_one_line_failure(res, "numbers_bench", "in/m.tflite: no such model", tmp_path)
-    (tmp_path / "in/m.tflite").write_bytes(b"x")
-    res = run_stage(tmp_path, "numbers_bench", PARAMS)
-    assert_one_line_failure(res, "numbers_bench", "in/real: no labels.csv", tmp_path)
-    (tmp_path / "in/real").mkdir()
-    (tmp_path / "in/real/labels.csv").write_text("file,label\n")
-    res = run_stage(tmp_path, "numbers_bench", PARAMS)
-    assert_one_line_failure(res, "numbers_bench", "not a loadable TFLite model", tmp_path)
+    res = run_stage(tmp_path, stage, PARAMS)
+    assert_one_line_failure(res, stage, "not a loadable TFLite model", tmp_path)
 
 
 @pytest.mark.parametrize("stage", sorted(ARGS))
