@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digits.errors import DigitsError
-from digits.recognize.normalize import _label, load_image, naive, normalize, to_grey
+from digits.recognize.normalize import _dilate, _label, _rank_filter, _running, load_image, naive, normalize, to_grey
 
 
 def draw_seven(size: tuple[int, int] = (300, 300), *, box: tuple[float, float, float, float] = (0.3, 0.2, 0.7, 0.8),
@@ -187,18 +187,19 @@ def _label_reference(mask: np.ndarray) -> list[set[tuple[int, int]]]:
     return comps
 
 
-def test_connected_components_match_flood_fill() -> None:
+@pytest.mark.parametrize("big", [False, True], ids=["small", "300px"])
+def test_connected_components_match_flood_fill_numbered_in_raster_order(big: bool) -> None:
+    """Each component is one label, numbered by its first pixel in raster order (as the
+    flood fill finds them), whatever order OpenCV's block-based labelling gives them."""
     rng = np.random.default_rng(0)
-    for _ in range(40):
-        h, w = rng.integers(1, 30, size=2)
-        mask = rng.random((h, w)) < rng.random()
+    for _ in range(3 if big else 40):
+        h, w = (300, 300) if big else rng.integers(1, 30, size=2)
+        mask = rng.random((h, w)) < (rng.uniform(0.3, 0.6) if big else rng.random())
         labels, boxes = _label(mask)
         expected = _label_reference(mask)
         assert len(boxes) == len(expected) == labels.max()
-        for comp in expected:
-            ids = {int(labels[p]) for p in comp}
-            assert len(ids) == 1
-            (i,) = ids
+        for i, comp in enumerate(expected, 1):
+            assert {int(labels[p]) for p in comp} == {i}
             assert int((labels == i).sum()) == len(comp)
             ys, xs = zip(*comp, strict=True)
             assert tuple(boxes[i - 1]) == (min(ys), min(xs), max(ys) + 1, max(xs) + 1)
@@ -346,3 +347,43 @@ def test_sharp_and_hairline_digits_are_redrawn_from_their_mask(monkeypatch: pyte
     out = normalize(im)
     monkeypatch.setattr(nm, "BLURRED", math.inf)
     assert np.array_equal(out, normalize(im))
+
+
+def _window_reference(a: np.ndarray, ky: int, kx: int, reduce: np.ufunc) -> np.ndarray:
+    """Minimum or maximum over the ky×kx window anchored at (ky // 2, kx // 2), edges replicated."""
+    padded = np.pad(a, ((ky // 2, ky - 1 - ky // 2), (kx // 2, kx - 1 - kx // 2)), mode="edge")
+    out = np.empty_like(a)
+    for y in range(a.shape[0]):
+        for x in range(a.shape[1]):
+            out[y, x] = reduce.reduce(padded[y:y + ky, x:x + kx], axis=None)
+    return out
+
+
+@pytest.mark.parametrize("reduce", [np.minimum, np.maximum], ids=["min", "max"])
+def test_min_and_max_filters_match_a_window_by_window_reference(reduce: np.ufunc) -> None:
+    """Odd and even windows, and windows longer than the image (a thin crop's peak search)."""
+    rng = np.random.default_rng(1)
+    for h, w in [(1, 1), (5, 9), (17, 12), (40, 3)]:
+        a = rng.random((h, w)).astype(np.float32) * 255
+        for k in (1, 2, 3, 4, 7, 41):
+            assert np.array_equal(_rank_filter(a, k, reduce), _window_reference(a, k, k, reduce)), (h, w, k)
+            assert np.array_equal(_running(a, k, reduce, 0), _window_reference(a, k, 1, reduce)), (h, w, k)
+            assert np.array_equal(_running(a, k, reduce, 1), _window_reference(a, 1, k, reduce)), (h, w, k)
+
+
+@pytest.mark.parametrize("radius", [0.5, 1.0, 1.5, 2.0, 3.7, -1.5])
+def test_dilation_by_a_disc_matches_the_union_of_shifted_masks(radius: float) -> None:
+    """The disc holds every offset within `radius`; outside the image counts as background
+    for a dilation, as ink for an erosion (a negative radius)."""
+    rng = np.random.default_rng(2)
+    mask = rng.random((23, 31)) < 0.15
+    if radius < 0:
+        mask = ~mask
+    r, rr = int(abs(radius)), radius * radius
+    src = np.pad(mask if radius >= 0 else ~mask, r)
+    expected = np.zeros_like(mask)
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            if dy * dy + dx * dx <= rr:
+                expected |= src[r + dy:r + dy + mask.shape[0], r + dx:r + dx + mask.shape[1]]
+    assert np.array_equal(_dilate(mask, radius), expected if radius >= 0 else ~expected)

@@ -8,10 +8,11 @@ which is ink and which is paper, removes uneven lighting and paper tint, finds t
 digit among specks and page edges, brings the stroke width into MNIST's range (or,
 for a blurred digit, keeps its grey levels), crops, scales and centres it.
 
-Only numpy and Pillow are imported: this module sits on the path of a cold
-`digits predict`, which must answer within a second, and scipy.ndimage alone would
-add 0.3 s of imports for the three small operations written out here (a separable
-min/max filter, connected components, a round dilation).
+Besides numpy and Pillow, OpenCV does the image operations that numpy can only do a
+pixel window at a time or in a Python loop: grey morphology (min/max filters, 20-80x
+faster), connected components (20x) and binary dilation. This module sits on the path
+of a cold `digits predict`, which must answer within a second: OpenCV's headless build
+imports in 25 ms, where scipy.ndimage would take 0.3 s.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from digits import IMAGE_SIZE
@@ -259,20 +260,25 @@ def _to_working(grey: np.ndarray) -> tuple[np.ndarray, float, bool]:
     f = math.ceil(1 / scale - 1e-6)
     if f >= 2:
         hb, wb = h // f, w // f
-        blocks = grey[:hb * f, :wb * f].reshape(hb, f, wb, f)
-        inky = blocks.min(axis=(1, 3)) if dark else blocks.max(axis=(1, 3))
+        pick = np.minimum if dark else np.maximum
+        # the inkiest pixel of each f×f block, as f² strided views (one pass, not a 4-D reduce)
+        inky = grey[:hb * f:f, :wb * f:f].copy()
+        for dy in range(f):
+            for dx in range(f):
+                pick(inky, grey[dy:hb * f:f, dx:wb * f:f], out=inky)
         work = _resize(inky, size, Image.Resampling.BOX if hb > size[1] else Image.Resampling.BILINEAR)
     return np.clip(work, 0, 255), scale, dark
 
 
 def _otsu(values: np.ndarray) -> float:
     """Otsu's threshold of values in [0, 255] (256 bins)."""
-    hist, edges = np.histogram(values, bins=256, range=(0.0, 256.0))
-    p = hist.astype(np.float64)
+    v = np.ascontiguousarray(values, np.float32).reshape(-1, 1)
+    p = cv2.calcHist([v], [0], None, [256], [0.0, 256.0]).ravel().astype(np.float64)
     total = p.sum()
     if total == 0:
         return 0.0
-    centres = (edges[:-1] + edges[1:]) / 2
+    edges = np.arange(257, dtype=np.float64)
+    centres = edges[:-1] + 0.5
     w0 = np.cumsum(p)
     m0 = np.cumsum(p * centres)
     w1 = total - w0
@@ -283,27 +289,20 @@ def _otsu(values: np.ndarray) -> float:
 
 
 def _rank_filter(a: np.ndarray, k: int, reduce: np.ufunc) -> np.ndarray:
-    """Square k×k minimum or maximum filter (edges replicated), done separably."""
-    p = k // 2
-    for axis in (0, 1):
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (p, p)
-        a = reduce.reduce(sliding_window_view(np.pad(a, pad, mode="edge"), k, axis=axis), axis=-1)
-    return a
+    """Square k×k minimum (`np.minimum`) or maximum (`np.maximum`) filter, edges replicated."""
+    return _morph(a, (k, k), reduce)
 
 
 def _running(a: np.ndarray, k: int, reduce: np.ufunc, axis: int) -> np.ndarray:
-    """Minimum or maximum over a centred window of k pixels along one axis, edges replicated,
-    in O(1) per pixel whatever k (van Herk / Gil-Werman: prefix and suffix runs per block)."""
-    a = np.moveaxis(a, axis, -1)
-    n = a.shape[-1]
-    p = k // 2
-    padded = np.pad(a, [(0, 0)] * (a.ndim - 1) + [(p, k - 1 - p + (-(n + k - 1) % k))], mode="edge")
-    blocks = padded.reshape(*a.shape[:-1], -1, k)
-    fwd = reduce.accumulate(blocks, axis=-1).reshape(padded.shape)
-    bwd = reduce.accumulate(blocks[..., ::-1], axis=-1)[..., ::-1].reshape(padded.shape)
-    out = reduce(bwd[..., :n], fwd[..., k - 1:k - 1 + n])
-    return np.moveaxis(out, -1, axis)
+    """Minimum or maximum over a centred window of k pixels along one axis, edges replicated."""
+    return _morph(a, (k, 1) if axis == 0 else (1, k), reduce)
+
+
+def _morph(a: np.ndarray, shape: tuple[int, int], reduce: np.ufunc) -> np.ndarray:
+    """Grey erosion (`np.minimum`) or dilation (`np.maximum`) by a rectangle of `shape`
+    (rows, columns), anchored at its centre (k // 2), edges replicated."""
+    op = cv2.dilate if reduce is np.maximum else cv2.erode
+    return op(np.ascontiguousarray(a), np.ones(shape, np.uint8), borderType=cv2.BORDER_REPLICATE)
 
 
 def _without_lines(x: np.ndarray) -> np.ndarray:
@@ -371,57 +370,32 @@ def _ink_map(x: np.ndarray, dark: bool, crop: bool = False) -> np.ndarray:
 def _label(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """8-connected components of a boolean image.
 
-    Returns (labels, boxes): labels is 0 on background and 1..n on the components;
-    boxes[i] = (top, left, bottom, right) of component i + 1, exclusive. Works on runs
-    of pixels (a digit has a few per row) with union-find, so the Python loop is over
-    runs, not pixels.
+    Returns (labels, boxes): labels is 0 on background and 1..n on the components, numbered
+    in the raster order of their first pixel (so that ties are broken the same way on every
+    platform and OpenCV version); boxes[i] = (top, left, bottom, right) of component i + 1,
+    exclusive.
     """
     h, w = mask.shape
-    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)
-    run_row, run_start = np.nonzero(edges == 1)
-    run_stop = np.nonzero(edges == -1)[1]  # same row-major order: pairs with the starts
-    n = len(run_row)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(
+        np.ascontiguousarray(mask, np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    n -= 1
     if n == 0:
         return np.zeros((h, w), np.int32), np.zeros((0, 4), np.int64)
-    first = np.searchsorted(run_row, np.arange(h + 1)).tolist()
-    starts, stops = run_start.tolist(), run_stop.tolist()
-    parent = list(range(n))
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for y in range(1, h):
-        i, i_end, j, j_end = first[y - 1], first[y], first[y], first[y + 1]
-        while i < i_end and j < j_end:
-            # Runs [s, e) in adjacent rows touch (diagonals included) when s1 <= e2 and s2 <= e1.
-            if starts[i] <= stops[j] and starts[j] <= stops[i]:
-                ri, rj = find(i), find(j)
-                if ri != rj:
-                    parent[max(ri, rj)] = min(ri, rj)
-            if stops[i] < stops[j]:
-                i += 1
-            else:
-                j += 1
-    roots = np.fromiter((find(a) for a in range(n)), np.int64, n)
-    _, comp = np.unique(roots, return_inverse=True)
-    comp = comp.astype(np.int32) + 1
-    lengths = run_stop - run_start
-    flat_start = run_row * w + run_start
-    offsets = np.repeat(flat_start - np.cumsum(lengths) + lengths, lengths)
-    labels = np.zeros(h * w, np.int32)
-    labels[offsets + np.arange(lengths.sum())] = np.repeat(comp, lengths)
-    m = int(comp.max())
-    boxes = np.empty((m, 4), np.int64)
-    boxes[:, 0] = boxes[:, 1] = np.iinfo(np.int64).max
-    boxes[:, 2] = boxes[:, 3] = 0
-    np.minimum.at(boxes[:, 0], comp - 1, run_row)
-    np.minimum.at(boxes[:, 1], comp - 1, run_start)
-    np.maximum.at(boxes[:, 2], comp - 1, run_row + 1)
-    np.maximum.at(boxes[:, 3], comp - 1, run_stop)
-    return labels.reshape(h, w), boxes
+    left, top, bw, bh = (stats[1:, i].astype(np.int64) for i in range(4))
+    # A component's first pixel is in its top row: of the pixels in their component's top
+    # row, the first of each label in raster order.
+    on_top = (labels > 0) & (np.arange(h)[:, None] == np.concatenate([[-1], top])[labels])
+    idx = np.flatnonzero(on_top)
+    found, pos = np.unique(labels.ravel()[idx], return_index=True)
+    first = np.empty(n, np.int64)
+    first[found - 1] = idx[pos]
+    order = np.argsort(first, kind="stable")
+    boxes = np.stack([top, left, top + bh, left + bw], axis=1)
+    if (order == np.arange(n)).all():
+        return labels, boxes
+    relabel = np.zeros(n + 1, np.int32)
+    relabel[order + 1] = np.arange(1, n + 1, dtype=np.int32)
+    return relabel[labels], boxes[order]
 
 
 def _boxes(labels: np.ndarray, n: int) -> np.ndarray:
@@ -639,14 +613,11 @@ def _dilate(mask: np.ndarray, radius: float) -> np.ndarray:
     r = int(radius)
     if r == 0:
         return mask
-    src = np.pad(mask, r)
-    out = np.zeros_like(mask)
-    h, w = mask.shape
-    for dy in range(-r, r + 1):
-        for dx in range(-r, r + 1):
-            if dy * dy + dx * dx <= radius * radius:
-                out |= src[r + dy:r + dy + h, r + dx:r + dx + w]
-    return out
+    dy, dx = np.mgrid[-r:r + 1, -r:r + 1]
+    disc = (dy * dy + dx * dx <= radius * radius).astype(np.uint8)
+    out = cv2.dilate(np.ascontiguousarray(mask, np.uint8), disc,
+                     borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    return out.astype(bool)
 
 
 def _fit(ink: np.ndarray, side: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Predict the digit in image files with any model object (predict(x) -> probs).
 
-Imports only numpy and Pillow: with the LiteRT model from `digits.loading`, a cold
+Imports only numpy, Pillow and OpenCV (the normaliser's): with the LiteRT model from `digits.loading`, a cold
 `digits predict one.png` answers in about half a second.
 """
 
