@@ -17,6 +17,7 @@ imports in 25 ms, where scipy.ndimage would take 0.3 s.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
@@ -76,6 +77,13 @@ PEAK_REACH = 2.0  # the stroke's peak is looked for within this many stroke widt
 BLURRED = 1.3
 SOFT_MIN_WIDTH = 1.6
 SOFT_LEVELS = (0.25, 0.75)
+# The background window (_ink_map), as a fraction of the image's shorter side: wider than
+# any sharp stroke, yet local enough to follow uneven light. A blurred digit's halo can be
+# wider than that (a blur of a stroke width around a digit half the image wide): inside a
+# loop the window then sees no paper, takes the halo for background, and the loop's strokes
+# fade or break. A blurred digit is looked for again with the wider window (`_locate`).
+BACKGROUND_WINDOW = 0.25
+BLURRED_WINDOW = 0.5
 # The spread of the lower half of Gaussian noise (Otsu splits pure noise near its mean)
 # is this much smaller than the whole's: 1.69, measured on 2 million samples.
 TRUNCATED = 1.7
@@ -330,16 +338,16 @@ def _without_lines(x: np.ndarray) -> np.ndarray:
     return x - lines
 
 
-def _ink_map(x: np.ndarray, dark: bool, crop: bool = False) -> np.ndarray:
+def _ink_map(x: np.ndarray, dark: bool, crop: bool = False, window: float = BACKGROUND_WINDOW) -> np.ndarray:
     """How far each pixel stands out from the background as ink, ink bright on black.
 
     The background of a photo: a grey closing (local maximum, then minimum) wipes out
     every dark structure narrower than its window, i.e. dark strokes, and keeps the paper
     including uneven light, tint and sharp steps such as a page edge; closing − x is the
     dark ink (a black top-hat). An opening does the same for light strokes. The window is
-    a quarter of the image side: wider than the strokes, yet local enough to follow
-    lighting across a photo. Both estimates run on a 4× reduced image: the background is
-    smooth, and that is 16× cheaper.
+    `window` of the image's shorter side (BACKGROUND_WINDOW: a quarter, wider than the
+    strokes, yet local enough to follow lighting across a photo). Both estimates run on a
+    4× reduced image: the background is smooth, and that is 16× cheaper.
 
     A `crop` (an image of at most WORK_MIN pixels: a crop or a drawing, not a photo of a
     page) has one paper level, the median of the pixels on the paper side of Otsu's
@@ -355,7 +363,7 @@ def _ink_map(x: np.ndarray, dark: bool, crop: bool = False) -> np.ndarray:
     step = 4 if min(h, w) >= 64 else 1
     hs, ws = h // step, w // step
     small = x[:hs * step, :ws * step].reshape(hs, step, ws, step).mean(axis=(1, 3))  # averages noise
-    k = max(3, (min(hs, ws) // 4) | 1)
+    k = max(3, int(min(hs, ws) * window) | 1)
 
     def full(a: np.ndarray) -> np.ndarray:
         return _resize(a, (w, h), Image.Resampling.BILINEAR) if step > 1 else a
@@ -501,9 +509,10 @@ def _pieces(x: np.ndarray, crop: bool = False, gap: float = GAP_RADIUS) -> Piece
 
 
 def _find_digit(x: np.ndarray, crop: bool = False
-                ) -> tuple[np.ndarray, tuple[int, int, int, int], np.ndarray | None]:
-    """The digit's pixels in an ink map, their box (top, left, bottom, right), exclusive, and
-    for a blurred digit its grey levels (`_soft`), else None.
+                ) -> tuple[np.ndarray, tuple[int, int, int, int], np.ndarray | None, bool]:
+    """The digit's pixels in an ink map, their box (top, left, bottom, right), exclusive,
+    for a blurred digit drawn from its grey levels those levels (`_soft`), else None, and
+    whether its strokes are blurred (`_blurred`).
 
     Of the connected pieces (`_pieces`), the digit is the one with the most ink among
     those clear of the image border if there are any of digit size (page edges, desk and
@@ -548,7 +557,15 @@ def _find_digit(x: np.ndarray, crop: bool = False
     # contrast is the highest within two stroke widths, not the digit's: a shadow across
     # a digit, or a pen pressed lightly, lowers it along part of the digit only.
     sharp, box = _half_maximum(x, digit, med, (t0, l0, b0, r0))
-    return sharp, box, _soft(x, digit, med, (t0, l0, b0, r0), sharp, box)
+    return sharp, box, _soft(x, digit, med, (t0, l0, b0, r0), sharp, box), _blurred(digit, sharp, box)
+
+
+def _blurred(digit: np.ndarray, sharp: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    """Whether the strokes are at least BLURRED times wider at the ink threshold (`digit`)
+    than at half maximum (`sharp`, within `box`): soft flanks, as a blur leaves them."""
+    top, left, bottom, right = box
+    width = _stroke_width(sharp[top:bottom, left:right])
+    return width > 0 and _stroke_width(digit) >= BLURRED * width
 
 
 def _soft(x: np.ndarray, digit: np.ndarray, med: float, around: tuple[int, int, int, int],
@@ -563,9 +580,8 @@ def _soft(x: np.ndarray, digit: np.ndarray, med: float, around: tuple[int, int, 
     enlarged, are blurred in this sense: 95.4 % read with the mask, 96.8 % with this.
     """
     top, left, bottom, right = box
-    width = _stroke_width(sharp[top:bottom, left:right])
-    if width <= 0 or _stroke_width(digit) < BLURRED * width or \
-            width * BOX / max(bottom - top, right - left) < SOFT_MIN_WIDTH:
+    if not _blurred(digit, sharp, box) or \
+            _stroke_width(sharp[top:bottom, left:right]) * BOX / max(bottom - top, right - left) < SOFT_MIN_WIDTH:
         return None
     t0, l0, b0, r0 = around
     m = digit[t0:b0, l0:r0]
@@ -650,11 +666,25 @@ def _place(ink: np.ndarray) -> np.ndarray:
 
 def _locate(grey: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int], np.ndarray | None, float]:
     """Find the digit in a greyscale image at working resolution: mask, box, grey levels
-    if blurred (`_soft`), scale."""
+    if blurred (`_soft`), scale.
+
+    A blurred digit is looked for again in an ink map made with BLURRED_WINDOW, whose
+    background estimate reaches past its halo; the first answer stands if that finds none.
+    Not a small digit in a large photo: `normalize` looks at it again at full resolution.
+    """
     work, scale, dark = _to_working(grey)
     crop = max(grey.shape) <= WORK_MIN
-    mask, box, soft = _find_digit(_ink_map(work, dark, crop), crop)
+    mask, box, soft, blurred = _find_digit(_ink_map(work, dark, crop), crop)
+    if blurred and not crop and not _small(box, scale):
+        with contextlib.suppress(DigitsError):
+            mask, box, soft, _ = _find_digit(_ink_map(work, dark, crop, BLURRED_WINDOW), crop)
     return mask, box, soft, scale
+
+
+def _small(box: tuple[int, int, int, int], scale: float) -> bool:
+    """A digit found in a reduced photo smaller than MIN_DIGIT_SIDE working pixels."""
+    top, left, bottom, right = box
+    return max(bottom - top, right - left) < MIN_DIGIT_SIDE and scale < 1
 
 
 def normalize(image: Image.Image) -> np.ndarray:
@@ -672,7 +702,7 @@ def normalize(image: Image.Image) -> np.ndarray:
         raise DigitsError("no digit found (blank image)")
     mask, (top, left, bottom, right), soft, scale = _locate(grey)
     side = max(bottom - top, right - left)
-    if side < MIN_DIGIT_SIDE and scale < 1:
+    if _small((top, left, bottom, right), scale):
         # A small digit in a large photo: look again at the original resolution, around
         # it with a margin wide enough for the background estimate.
         y0, x0 = max(0, int((top - side) / scale)), max(0, int((left - side) / scale))
