@@ -557,7 +557,8 @@ def _find_digit(x: np.ndarray, crop: bool = False
     # contrast is the highest within two stroke widths, not the digit's: a shadow across
     # a digit, or a pen pressed lightly, lowers it along part of the digit only.
     sharp, box = _half_maximum(x, digit, med, (t0, l0, b0, r0))
-    return sharp, box, _soft(x, digit, med, (t0, l0, b0, r0), sharp, box), _blurred(digit, sharp, box)
+    blurred = _blurred(digit, sharp, box)
+    return sharp, box, _soft(x, digit, med, (t0, l0, b0, r0), sharp, box) if blurred else None, blurred
 
 
 def _blurred(digit: np.ndarray, sharp: np.ndarray, box: tuple[int, int, int, int]) -> bool:
