@@ -201,7 +201,7 @@ def test_exp_run_reruns_only_downstream_of_train(project):
 def test_force_repro_twice_gives_identical_metrics(project):
     runs = []
     for _ in range(2):
-        sh([str(BIN / "dvc"), "repro", "--force", "train", "evaluate"], project)
+        sh([str(BIN / "dvc"), "repro", "--force", "--single-item", "train", "evaluate"], project)
         runs.append({f: (project / f).read_text() for f in ("metrics/test.json", "metrics/train/metrics.json",
                                                             "metrics/predictions.csv")})
     assert runs[0] == runs[1]

@@ -29,8 +29,22 @@ def test_figures_render(tmp_path, tiny_mnist):
         path = tmp_path / f"{name}.png"
         fig.savefig(path)
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(figs["grid"].axes) == 10
+    def labels(fig):
+        (ax,) = fig.axes  # one mosaic, one text per image
+        return ax.texts
+
+    pred = probs.argmax(1)
+    grid = labels(figs["grid"])
+    expected = [f"{t}→{p}" + (" ✗" if t != p else "") for t, p in zip(y[:10], pred[:10], strict=True)]
+    assert [t.get_text() for t in grid] == expected
+    assert [t.get_color() for t in grid] == ["red" if i in (3, 7) else "black" for i in range(10)]
+    # the mosaic holds each image as it is, the first one at the top left
+    mosaic = figs["grid"].axes[0].images[0].get_array()
+    assert mosaic.shape[1] == 5 * (28 + 4) and np.nanmax(mosaic) <= 1
+    assert any(np.array_equal(mosaic[r:r + 28, 2:30], x[0]) for r in range(mosaic.shape[0] - 27))
     # worst-errors shows exactly the two wrong predictions, both titled in red
-    titled = [ax for ax in figs["worst"].axes if ax.get_title()]
-    assert len(titled) == 2 and all(ax.title.get_color() == "red" for ax in titled)
-    assert len(figs["samples"].axes) == 30
+    worst = labels(figs["worst"])
+    assert len(worst) == 2 and all(t.get_color() == "red" for t in worst)
+    assert {t.get_text().split(" ")[0] for t in worst} == {f"{y[i]}→{(y[i] + 1) % 10}" for i in (3, 7)}
+    samples = labels(figs["samples"])
+    assert len(samples) == 30 and all(t.get_color() == "black" for t in samples)
