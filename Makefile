@@ -77,7 +77,7 @@ lock: | $(UV)
 	$(UV) pip compile pyproject.toml $(LOCK_OPTS) --override $(TOOLS)/gpu-overrides.txt -c requirements.lock -o requirements-gpu.lock $(LOCK_ARGS)
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 repro: setup
 	@[ -d .git ] || { echo "error: run inside the git clone (DVC needs it)"; exit 1; }
