@@ -57,7 +57,7 @@ def image_grid(images: np.ndarray, titles: list[str], wrong: np.ndarray, cols: i
     """
     n = len(images)
     rows = max(1, int(np.ceil(n / cols)))
-    h, w = images.shape[1:3] if n else (28, 28)
+    h, w = images.shape[1:3]
     lines = max([t.count("\n") + 1 for t in titles] or [1])
     pad, head = 4, 9 * lines + 2  # pixels between cells, and above each for its title
     cell_h, cell_w = head + h + pad, w + pad
