@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw
 from digits.errors import DigitsError, one_line
 from digits.loading import load_model, resolve_model_path
 from digits.recognize.normalize import load_image, naive, normalize
-from digits.recognize.predict import DEFAULT_THRESHOLD
+from digits.recognize.predict import DEFAULT_THRESHOLD, classify
 
 # The development set sits beside the repository (../shared), as in CI.
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-digits"
@@ -72,7 +72,7 @@ def evaluate(model_path: Path, data: Path, threshold: float) -> dict:
                 if image is None:
                     raise DigitsError(rec["load_error"])
                 x = fn(image)
-                p = model.predict(x[None])[0]
+                p = classify(model, x[None])[0]
                 rec[name] = {"digit": int(p.argmax()), "confidence": float(p.max()), "image": x}
             except DigitsError as exc:
                 rec[name] = {"digit": None, "confidence": 0.0, "error": one_line(str(exc)),

@@ -313,7 +313,9 @@ def test_predict_images_is_predict_files_on_decoded_images(inputs) -> None:
     assert items[2][1] == Result(file="truncated.png", error=expected[2][0].error)  # decoding failed
     in_memory = FakeModel()
     got = predict_images(in_memory, iter(items), threshold=0.2)  # any iterable, a generator too
-    assert by_file.batches == in_memory.batches == [2]  # seven and sixteen: one batch
+    # seven and sixteen in one batch; the fake model is never sure (top 0.63), so one more
+    # batch holds their copies shifted by a pixel each way (`classify`)
+    assert by_file.batches == in_memory.batches == [2, 8]
     assert len(got) == len(expected)
     for n, (r, seen), (want, want_seen) in zip(names + ["dir"], got, expected, strict=True):
         assert r == (want if n == "dir" else Result(**{**want.__dict__, "file": n}))
@@ -334,3 +336,69 @@ def test_predict_images_turns_nan_into_an_error(inputs) -> None:
     [(r, seen)] = predict_images(FakeModel(nan=True), [("seven", load_image(inputs["seven.png"]))])
     assert r.digit is None and "invalid probabilities (NaN or negative)" in r.error
     assert seen is not None  # the model did see it
+
+
+class WherePixel:
+    """A model that answers by where the one bright pixel is: class = its column mod 10, with
+    probability `top` (or 0.95 when the pixel is in row 0, a 'sure' image)."""
+
+    def __init__(self, top: float = 0.5) -> None:
+        self.top = top
+        self.batches: list[int] = []
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        self.batches.append(len(x))
+        out = np.zeros((len(x), 10))
+        for k, img in enumerate(x):
+            r, c = np.unravel_index(int(np.argmax(img)), img.shape)
+            top = 0.95 if r == 0 else self.top
+            out[k] = (1 - top) / 9
+            out[k, c % 10] = top
+        return out
+
+
+def test_classify_reads_an_unsure_image_again_shifted_and_averages() -> None:
+    from digits.recognize.predict import SHIFTS, STEADY_BELOW, classify
+
+    x = np.zeros((3, 28, 28), np.float32)
+    x[0, 0, 5] = 1.0  # row 0: the model is sure (0.95): asked once
+    x[1, 10, 5] = 1.0  # unsure (0.5): asked again at columns 5, 5, 6, 4 (rows 11, 9, 10, 10)
+    x[2, 14, 27] = 1.0  # unsure, at the right edge: shifted right, the pixel leaves the image
+    m = WherePixel(top=0.5)
+    p = classify(m, x)
+    assert m.batches == [3, 2 * len(SHIFTS)]  # the two unsure images' copies in one batch
+    assert p.dtype == np.float64 and p.shape == (3, 10)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert p[0, 5] == pytest.approx(0.95)  # untouched
+    # image 1: original 5, down 5, up 5, right 6, left 4 -> 5 holds 3 of 5 answers at 0.5
+    other = 0.5 / 9
+    assert p[1, 5] == pytest.approx((3 * 0.5 + 2 * other) / 5)
+    assert p[1, 6] == pytest.approx((0.5 + 4 * other) / 5)
+    assert p[1, 4] == pytest.approx((0.5 + 4 * other) / 5)
+    assert int(p[1].argmax()) == 5
+    # image 2: shifted right the image is empty (argmax at row 0, column 0: class 0 at 0.95)
+    assert p[2, 0] == pytest.approx((0.95 + 4 * other) / 5)
+    assert int(p[2].argmax()) == 7  # column 27 in three of the five
+    # a sure model is asked once, whatever the images
+    sure = WherePixel(top=STEADY_BELOW + 0.01)
+    np.testing.assert_array_equal(classify(sure, x), sure.predict(x))
+    assert sure.batches == [3, 3]
+
+
+def test_shifted_moves_whole_pixels_with_background_coming_in() -> None:
+    from digits.recognize.predict import _shifted
+
+    x = np.arange(1, 13, dtype=np.float32).reshape(1, 3, 4)
+    np.testing.assert_array_equal(_shifted(x, 1, 0)[0], [[0, 0, 0, 0], [1, 2, 3, 4], [5, 6, 7, 8]])
+    np.testing.assert_array_equal(_shifted(x, -1, 0)[0], [[5, 6, 7, 8], [9, 10, 11, 12], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(_shifted(x, 0, 1)[0], [[0, 1, 2, 3], [0, 5, 6, 7], [0, 9, 10, 11]])
+    np.testing.assert_array_equal(_shifted(x, 0, -1)[0], [[2, 3, 4, 0], [6, 7, 8, 0], [10, 11, 12, 0]])
+
+
+def test_classify_leaves_nan_rows_to_the_caller() -> None:
+    """A broken model's NaN is not averaged into a number: the row stays NaN (refused later)."""
+    from digits.recognize.predict import classify
+
+    m = FakeModel(nan=True)
+    p = classify(m, np.zeros((2, 28, 28), np.float32))
+    assert np.isnan(p).all() and m.batches == [2]

@@ -18,6 +18,7 @@ from digits.errors import DigitsError, one_line
 from digits.recognize.normalize import DECODED_SCALE, WORK_SIDE, load_image, to_grey
 from digits.recognize.predict import DEFAULT_THRESHOLD, TOP_K, Model, expand_inputs
 from digits.recognize.predict import Result as _PredictResult
+from digits.recognize.predict import classify as model_classify
 from digits.recognize.segment import segment
 
 
@@ -94,7 +95,7 @@ def read_image(model: Model, image: Image.Image, name: str = "image",
         grey = to_grey(image)
 
         def classify(x: np.ndarray) -> np.ndarray:
-            return _valid(model.predict(np.asarray(x, np.float32)))
+            return _valid(model_classify(model, x))
 
         found = segment(grey, classify)
         probs = classify(np.stack([d.image for d in found]))
