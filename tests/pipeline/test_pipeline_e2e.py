@@ -131,12 +131,12 @@ def test_outputs(project, mnist_source):
     for png in ("confusion_matrix", "training_curves", "test_predictions", "worst_errors", "train_samples"):
         assert (project / f"metrics/plots/{png}.png").stat().st_size > 1000
     wild = json.loads((project / "metrics/wild.json").read_text())
-    assert len(wild["conditions"]) == 24 and all(c["n"] == 10 for c in wild["conditions"].values())
+    assert len(wild["conditions"]) == 26 and all(c["n"] == 10 for c in wild["conditions"].values())
     assert wild["dev_set"]["n"] == 2 and wild["blank"]["n"] == 5
-    assert 0 <= wild["overall"]["accuracy"] <= 1 and wild["overall"]["n"] == 240
+    assert 0 <= wild["overall"]["accuracy"] <= 1 and wild["overall"]["n"] == 260
     assert (project / "metrics/wild/summary.png").stat().st_size > 1000
-    assert len(list((project / "metrics/wild").glob("*.png"))) == 24 + 2 + 1
-    assert len((project / "metrics/wild_predictions.csv").read_text().splitlines()) == 1 + 240 + 5 + 2
+    assert len(list((project / "metrics/wild").glob("*.png"))) == 26 + 2 + 1
+    assert len((project / "metrics/wild_predictions.csv").read_text().splitlines()) == 1 + 260 + 5 + 2
     numbers = json.loads((project / "metrics/numbers.json").read_text())
     assert numbers["overall"]["n"] == 12 and numbers["apart"]["n"] + numbers["touching"]["n"] == 12
     assert 0 <= numbers["overall"]["exact"] <= numbers["overall"]["per_digit"] + 1e-9 <= 1 + 1e-9

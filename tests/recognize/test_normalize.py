@@ -92,6 +92,40 @@ def test_uneven_lighting_noise_specks_and_page_border(reference: np.ndarray) -> 
     assert similar(out, normalize(Image.fromarray(clean.astype(np.uint8)))) > 0.97
 
 
+def test_a_printed_box_around_the_digit_is_not_part_of_it(reference: np.ndarray) -> None:
+    """A digit written in a form's field: the box's four sides hold more ink than the digit
+    and it is close enough to be taken for a detached stroke; it is printed structure."""
+    im = draw_seven()
+    ImageDraw.Draw(im).rectangle([60, 40, 240, 260], outline=0, width=4)
+    assert similar(normalize(im), reference) > 0.97
+
+
+def test_an_underline_is_not_part_of_the_digit(reference: np.ndarray) -> None:
+    im = draw_seven()
+    ImageDraw.Draw(im).line([(50, 262), (250, 262)], fill=0, width=5)  # wider than the 7, under its foot
+    assert similar(normalize(im), reference) > 0.97
+
+
+def test_printed_pieces_are_boxes_around_a_mark_and_rules_under_the_digit() -> None:
+    """On labelled pieces: a flat bar at the top (a 5's) stays, a flat rule under the body
+    and a ring with a mark inside are printed; a ring alone (a squarish 0) is the digit."""
+    from digits.recognize.normalize import _boxes, _printed
+
+    labels = np.zeros((200, 200), np.int32)
+    labels[60:150, 90:100] = 1  # the body: a stroke 90 tall
+    labels[50:56, 90:130] = 2  # a flat bar at its top, wider than the stroke
+    labels[160:166, 60:160] = 3  # a rule under it
+    labels[20:24, 20:180] = 4  # a box around all three: top, bottom, left, right sides
+    labels[176:180, 20:180] = 4
+    labels[20:180, 20:24] = 4
+    labels[20:180, 176:180] = 4
+    boxes = _boxes(labels, 4)
+    mass = np.bincount(labels.ravel(), minlength=5)[1:].astype(np.float64)
+    assert _printed(labels, boxes, mass).tolist() == [False, False, True, True]
+    ring = np.where(labels == 4, 1, 0).astype(np.int32)
+    assert _printed(ring, _boxes(ring, 1), mass[3:]).tolist() == [False]
+
+
 def test_small_digit_in_large_image_is_looked_at_in_full_resolution(reference: np.ndarray) -> None:
     # 120 px tall in 4000 px: 15 px at the working resolution, so found there and redone at full size.
     im = draw_seven((4000, 3000), box=(0.48, 0.48, 0.5, 0.52), stroke=10)

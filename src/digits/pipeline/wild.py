@@ -386,6 +386,59 @@ def ruled(d, rng):
     return encode(ink_on(cov, paper, _dark_ink(rng)), "PNG" if rng.random() < 0.5 else "JPEG", quality=90)
 
 
+def _band(shape: tuple[int, int], y0: float, x0: float, x1: float, width: float, slope: float = 0.0) -> np.ndarray:
+    """Coverage of a straight line `width` px thick from column x0 to x1, through row y0 at x0."""
+    h, w = shape
+    ys = np.arange(h, dtype=np.float32)[:, None]
+    xs = np.arange(w, dtype=np.float32)[None, :]
+    cov = np.clip(width / 2 - np.abs(ys - (y0 + slope * (xs - x0))) + 0.5, 0, 1)
+    return np.where((xs >= x0) & (xs <= x1), cov, 0).astype(np.float32)
+
+
+def _form_ink(rng: np.random.Generator) -> RGB:
+    """A printed form's lines: black, grey or blue."""
+    return ((30, 30, 30), (120, 120, 120), (60, 90, 170))[int(rng.integers(3))]
+
+
+def boxed(d, rng):
+    """A digit written in a printed box (a form's field) on a page: the box 1.2-1.6x the digit."""
+    size = float(rng.uniform(50, 220))
+    cov = coverage(d, size, _pen(rng, size))
+    ch, cw = cov.shape
+    bs = size * float(rng.uniform(1.2, 1.6))
+    h, w = int(bs * rng.uniform(1.3, 2.5)), int(bs * rng.uniform(1.3, 3.0))
+    bt, bl = float(rng.uniform(0, h - bs)), float(rng.uniform(0, w - bs))
+    lw = float(rng.uniform(1, 4))
+    box = np.maximum.reduce([_band((h, w), bt, bl, bl + bs, lw), _band((h, w), bt + bs, bl, bl + bs, lw),
+                             _band((w, h), bl, bt, bt + bs, lw).T, _band((w, h), bl + bs, bt, bt + bs, lw).T])
+    top = int(bt + lw + rng.uniform(0.3, 0.7) * max(0.0, bs - 2 * lw - ch))
+    left = int(bl + lw + rng.uniform(0.3, 0.7) * max(0.0, bs - 2 * lw - cw))
+    paper = ink_on(box, _paper(rng), _form_ink(rng))
+    return encode(ink_on(paste((h, w), cov, top, left), paper, _dark_ink(rng)),
+                  "PNG" if rng.random() < 0.5 else "JPEG", quality=90)
+
+
+def underlined(d, rng):
+    """A digit underlined (a total, a form's baseline): a line 1.2-3x its width, 5-25 % of its size below."""
+    size = float(rng.uniform(50, 220))
+    pen = _pen(rng, size)
+    cov = coverage(d, size, pen)
+    ch, cw = cov.shape
+    length = min(float(rng.uniform(1.2, 3.0)) * max(cw, 0.5 * size), 3.0 * size)
+    h, w = int(size * rng.uniform(1.6, 2.4)), int(length * rng.uniform(1.1, 1.6))
+    top = int(rng.uniform(0.05, 0.2) * h)
+    left = int(rng.uniform(0.1, 0.9) * (w - cw))
+    x0 = float(rng.uniform(0, w - length))
+    y0 = top + ch + float(rng.uniform(0.05, 0.25)) * size
+    hand = rng.random() < 0.5  # drawn with the same pen, a little askew, or printed
+    lw = pen if hand and pen else float(rng.uniform(1, 4))
+    line = _band((h, w), y0, x0, x0 + length, lw, float(rng.uniform(-0.04, 0.04)) if hand else 0.0)
+    ink = _dark_ink(rng)
+    paper = ink_on(line, _paper(rng), ink if hand else _form_ink(rng))
+    return encode(ink_on(paste((h, w), cov, top, left), paper, ink), "PNG" if rng.random() < 0.5 else "JPEG",
+                  quality=90)
+
+
 def noise(d, rng):
     """Sensor noise: Gaussian, sigma 8-25 grey levels per pixel."""
     side = _canvas(rng, 100, 500)
@@ -516,6 +569,8 @@ CONDITIONS: dict[str, Renderer] = {
     "lighting": lighting,
     "shadow": shadow,
     "ruled": ruled,
+    "boxed": boxed,
+    "underlined": underlined,
     "noise": noise,
     "blur": blur,
     "jpeg30": jpeg30,

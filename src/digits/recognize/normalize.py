@@ -98,6 +98,14 @@ GAP_RADIUS = 2.0
 # (half its size), while 99.9% of MNIST's digits measure under 5.7 and the boldest 7.9.
 MIN_SIDE = 0.03
 MAX_WIDTH = 8.5
+# Printed structure around a digit: a box (a form's field) is a ring whose four sides each
+# run along at least RING of the box, with a mark inside it; an underline is a flat piece
+# (at most FLAT of its width tall) below the digit's middle and wider than the digit or
+# under its foot. A 5's or 7's detached bar is flat too, but at the top.
+RING = 0.9
+RING_BAND = 0.15
+FLAT = 0.2
+RULE_WIDER = 1.2
 
 # Image.info key: the file's pixels per decoded pixel (a large JPEG is decoded reduced), so
 # positions found in the decoded image (`digits read`'s boxes) map back to the file's own.
@@ -526,6 +534,7 @@ def _find_digit(x: np.ndarray, crop: bool = False
     labels, boxes, mass, med, sigma = pc.labels, pc.boxes, pc.mass, pc.med, pc.sigma
     top, left, bottom, right = boxes.T
     bh, bw = bottom - top, right - left
+    mass = np.where(_printed(labels, boxes, mass), 0.0, mass)
     inner = ~pc.at_edge & (np.maximum(bh, bw) >= MIN_SIDE * max(h, w))
     pool = np.where(inner, mass, 0.0) if (inner & (mass > 0)).any() else mass
     main = int(np.argmax(pool))
@@ -559,6 +568,40 @@ def _find_digit(x: np.ndarray, crop: bool = False
     sharp, box = _half_maximum(x, digit, med, (t0, l0, b0, r0))
     blurred = _blurred(digit, sharp, box)
     return sharp, box, _soft(x, digit, med, (t0, l0, b0, r0), sharp, box) if blurred else None, blurred
+
+
+def _printed(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray) -> np.ndarray:
+    """Which pieces are printed structure drawn around a digit rather than its strokes: a
+    box around another mark (a form's field) and a rule under the digit (an underline, a
+    field's baseline). Both hold more ink than a thin digit, and a piece close to the digit
+    would be joined to it as a detached stroke."""
+    n = len(boxes)
+    out = np.zeros(n, bool)
+    live = np.flatnonzero(mass > 0)
+    if live.size < 2:
+        return out  # alone, a piece is the digit: a tightly cropped 0 can look like a box
+    top, left, bottom, right = boxes.T
+    bh, bw = bottom - top, right - left
+    for i in live.tolist():
+        t, lf, b, r = boxes[i].tolist()
+        inside = [j for j in live.tolist() if j != i and top[j] >= t and bottom[j] <= b
+                  and left[j] >= lf and right[j] <= r and mass[j] >= PART_MASS * mass[i]]
+        if not inside or min(bh[i], bw[i]) < 8:
+            continue
+        m = labels[t:b, lf:r] == i + 1
+        kh, kw = max(1, round(RING_BAND * bh[i])), max(1, round(RING_BAND * bw[i]))
+        sides = (m[:kh].any(axis=0).mean(), m[-kh:].any(axis=0).mean(),
+                 m[:, :kw].any(axis=1).mean(), m[:, -kw:].any(axis=1).mean())
+        out[i] = min(sides) >= RING
+    flat = (bh <= FLAT * bw) & (mass > 0) & ~out
+    body = np.where(flat | out, 0.0, mass)
+    if body.max() <= 0:
+        return out
+    k = int(np.argmax(body))
+    mid = (top[k] + bottom[k]) / 2
+    foot = bottom[k] - 0.1 * bh[k]
+    out |= flat & ((top + bottom) / 2 > mid) & ((bw >= RULE_WIDER * bw[k]) | (top >= foot))
+    return out
 
 
 def _blurred(digit: np.ndarray, sharp: np.ndarray, box: tuple[int, int, int, int]) -> bool:
