@@ -575,18 +575,17 @@ def _printed(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray) -> np.ndar
     box around another mark (a form's field) and a rule under the digit (an underline, a
     field's baseline). Both hold more ink than a thin digit, and a piece close to the digit
     would be joined to it as a detached stroke."""
-    n = len(boxes)
-    out = np.zeros(n, bool)
+    out = np.zeros(len(boxes), bool)
     live = np.flatnonzero(mass > 0)
     if live.size < 2:
         return out  # alone, a piece is the digit: a tightly cropped 0 can look like a box
     top, left, bottom, right = boxes.T
     bh, bw = bottom - top, right - left
-    for i in live.tolist():
+    for i in live[np.minimum(bh[live], bw[live]) >= 8].tolist():  # room for a mark inside
         t, lf, b, r = boxes[i].tolist()
-        inside = [j for j in live.tolist() if j != i and top[j] >= t and bottom[j] <= b
-                  and left[j] >= lf and right[j] <= r and mass[j] >= PART_MASS * mass[i]]
-        if not inside or min(bh[i], bw[i]) < 8:
+        inside = ((live != i) & (top[live] >= t) & (bottom[live] <= b) & (left[live] >= lf)
+                  & (right[live] <= r) & (mass[live] >= PART_MASS * mass[i]))
+        if not inside.any():
             continue
         m = labels[t:b, lf:r] == i + 1
         kh, kw = max(1, round(RING_BAND * bh[i])), max(1, round(RING_BAND * bw[i]))
