@@ -106,6 +106,13 @@ RING = 0.9
 RING_BAND = 0.15
 FLAT = 0.2
 RULE_WIDER = 1.2
+# A printed frame's side is straight and thin: along RING of the side, its outer edge strays
+# at most FRAME_STRAY pixels from a straight line (80th percentile; a handwritten stroke
+# curves away by far more), and it is at most FRAME_THIN of the frame's side thick (a bold
+# digit filling a tight crop is many times thicker). Three such sides make a frame: a thin
+# light side of a printed box often drops out of the ink.
+FRAME_STRAY = 2.0
+FRAME_THIN = 0.08
 
 # Image.info key: the file's pixels per decoded pixel (a large JPEG is decoded reduced), so
 # positions found in the decoded image (`digits read`'s boxes) map back to the file's own.
@@ -531,6 +538,10 @@ def _find_digit(x: np.ndarray, crop: bool = False
     """
     h, w = x.shape
     pc = _pieces(x, crop)
+    frames = _frames(pc)
+    if frames is not None:  # a digit touching its box is one piece with it: the box goes first
+        x = np.where(frames, pc.med, x)
+        pc = _pieces(x, crop)
     labels, boxes, mass, med, sigma = pc.labels, pc.boxes, pc.mass, pc.med, pc.sigma
     top, left, bottom, right = boxes.T
     bh, bw = bottom - top, right - left
@@ -568,6 +579,52 @@ def _find_digit(x: np.ndarray, crop: bool = False
     sharp, box = _half_maximum(x, digit, med, (t0, l0, b0, r0))
     blurred = _blurred(digit, sharp, box)
     return sharp, box, _soft(x, digit, med, (t0, l0, b0, r0), sharp, box) if blurred else None, blurred
+
+
+def _side(m: np.ndarray) -> np.ndarray | None:
+    """The pixels of a straight thin line along the top of mask `m` (a piece, cropped to its
+    box), or None where there is none (see FRAME_STRAY, FRAME_THIN)."""
+    h, w = m.shape
+    band = m[:max(1, round(RING_BAND * h))]
+    cols = np.flatnonzero(band.any(axis=0))
+    if cols.size < max(2, RING * w):
+        return None
+    first = band[:, cols].argmax(axis=0)
+    stray = first - np.polyval(np.polyfit(cols, first, 1), cols)
+    if np.percentile(np.abs(stray), 80) > FRAME_STRAY:
+        return None
+    rows = np.arange(h)[:, None]
+    gap = ~m[:, cols] & (rows >= first)  # the first background below the line's outer edge
+    run = np.where(gap.any(axis=0), gap.argmax(axis=0), h) - first
+    thick = int(np.percentile(run, 25))  # the line alone: a stroke may run along much of it
+    if thick > FRAME_THIN * max(h, w):
+        return None
+    # where a stroke meets the line from inside, the run goes on into it: only the line's width goes
+    line = np.zeros_like(m)
+    line[:, cols] = (rows >= first) & (rows < first + np.minimum(run, thick + 1))
+    return line
+
+
+def _frames(pc: Pieces) -> np.ndarray | None:
+    """The pixels of printed frames (a form's box: three or four straight thin sides around
+    something; the fourth may have dropped out of the ink), or None where there are none."""
+    out = None
+    top, left, bottom, right = pc.boxes.T
+    big = (pc.mass > 0) & (np.minimum(bottom - top, right - left) >= 8)
+    for i in np.flatnonzero(big).tolist():
+        t, lf, b, r = pc.boxes[i].tolist()
+        m = pc.labels[t:b, lf:r] == i + 1
+        sides = [_side(m), _side(m[::-1]), _side(m.T), _side(m.T[::-1])]
+        if sum(s is not None for s in sides) < 3:
+            continue
+        frame = np.zeros_like(m)
+        for k, s in enumerate(sides):
+            if s is not None:
+                frame |= (s, s[::-1], s.T, s[::-1].T)[k]
+        if out is None:
+            out = np.zeros(pc.labels.shape, bool)
+        out[t:b, lf:r] |= frame
+    return out
 
 
 def _printed(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray) -> np.ndarray:
