@@ -39,7 +39,7 @@ LOCK := $(if $(filter 1,$(GPU)),requirements-gpu.lock,requirements.lock)
 STAMP := $(VENV)/.installed-$(basename $(LOCK))
 LOCK_OPTS := --universal --python-version 3.11 --extra test --generate-hashes --quiet --custom-compile-command 'make lock'
 
-.PHONY: setup test repro plots lock clean-venv
+.PHONY: setup test test-slow test-all repro plots lock clean-venv
 
 $(STAMP): pyproject.toml $(LOCK) | $(if $(filter uv,$(INSTALLER)),$(UV))
 	$(need_python)$(if $(filter uv pip,$(INSTALLER)),,$(error INSTALLER=$(INSTALLER): uv or pip))
@@ -76,8 +76,17 @@ lock: | $(UV)
 	    "tensorflow[and-cuda]==$$tf; sys_platform == 'linux' and platform_machine == 'x86_64'" > $(TOOLS)/gpu-overrides.txt
 	$(UV) pip compile pyproject.toml $(LOCK_OPTS) --override $(TOOLS)/gpu-overrides.txt -c requirements.lock -o requirements-gpu.lock $(LOCK_ARGS)
 
+# `make test`: everything but the tests marked slow (the pipeline run through DVC on a slice,
+# the training benchmark), which `make test-slow` runs; `make test-all` runs both in one go.
+PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadfile
 test: setup
-	$(BIN)/python -m pytest -q -n auto --dist loadfile
+	$(PYTEST) -m "not slow"
+
+test-slow: setup
+	$(PYTEST) -m slow
+
+test-all: setup
+	$(PYTEST)
 
 repro: setup
 	@[ -d .git ] || { echo "error: run inside the git clone (DVC needs it)"; exit 1; }

@@ -146,3 +146,17 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (d / "garbage.tflite").write_bytes(b"not a flatbuffer at all" * 10)
     (d / "model.onnx").write_bytes(b"\x08\x01")
     return {p.stem if p.suffix != ".keras" else p.stem + "_keras": p for p in d.iterdir()}
+
+
+@pytest.fixture(scope="session")
+def empty_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new git+DVC repository (branch main), made once (`dvc init` takes a second): tests
+    copy it (test_gate.new_repo)."""
+    import subprocess
+
+    path = tmp_path_factory.mktemp("empty-repo")
+    for args in (["init", "-q", "-b", "main"], ["config", "user.email", "ci@example.org"],
+                 ["config", "user.name", "ci"]):
+        subprocess.run(["git", *args], cwd=path, check=True, capture_output=True)
+    subprocess.run([str(Path(sys.executable).with_name("dvc")), "init", "-q"], cwd=path, check=True)
+    return path

@@ -7,9 +7,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT, env_with
 
 
+@pytest.mark.slow  # a minute of training: `make test-slow`
 def test_train_speed_quick(tmp_path, mnist_source):
     out = tmp_path / "speed.json"
     res = subprocess.run([sys.executable, str(ROOT / "bench/train_speed.py"), "--quick", "--out", str(out)],

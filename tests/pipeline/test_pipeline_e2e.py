@@ -21,6 +21,8 @@ import yaml
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow  # minutes: `make test-slow`
+
 BIN = Path(sys.executable).parent
 SMALL = {
     "preprocess": {"train_limit": 3000, "test_limit": 500},

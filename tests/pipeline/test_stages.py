@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -34,13 +37,30 @@ ARGS = {
 SECTION = {"numbers_bench": "numbers"}  # a stage's params section, where the names differ
 
 
-def run_stage(tmp: Path, stage: str, params: dict) -> subprocess.CompletedProcess:
+def run_stage(tmp: Path, stage: str, params: dict, *, in_process: bool = True) -> subprocess.CompletedProcess:
+    """Run a stage script in `tmp` as dvc does (`python stages/X.py ...`); by default in this
+    process (runpy, as `__main__`): the same code, without paying for the imports each time."""
     (tmp / "params.yaml").write_text(yaml.safe_dump(params))
     (tmp / "in").mkdir(exist_ok=True)
     (tmp / "out").mkdir(exist_ok=True)
-    env = {**os.environ, "MNIST_MIRROR": ""}
-    return subprocess.run([sys.executable, str(ROOT / "stages" / f"{stage}.py"), *ARGS[stage]], cwd=tmp,
-                          env=env, capture_output=True, text=True, timeout=300)
+    script = ROOT / "stages" / f"{stage}.py"
+    if not in_process:
+        env = {**os.environ, "MNIST_MIRROR": ""}
+        return subprocess.run([sys.executable, str(script), *ARGS[stage]], cwd=tmp,
+                              env=env, capture_output=True, text=True, timeout=300)
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp)
+        mp.setenv("MNIST_MIRROR", "")
+        mp.setattr(sys, "argv", [str(script), *ARGS[stage]])
+        mp.syspath_prepend(str(ROOT / "stages"))  # `import _env`, as python does for a script
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                runpy.run_path(str(script), run_name="__main__")
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess(sys.argv, code, out.getvalue(), err.getvalue())
 
 
 def assert_one_line_failure(res: subprocess.CompletedProcess, stage: str, fragment: str, tmp: Path) -> None:
@@ -70,6 +90,18 @@ def test_bad_param_stops_before_work(tmp_path, stage, section_update, fragment):
     params = {k: dict(v) for k, v in PARAMS.items()}
     params[SECTION.get(stage, stage)].update(section_update)
     res = run_stage(tmp_path, stage, params)
+    assert_one_line_failure(res, stage, fragment, tmp_path)
+
+
+@pytest.mark.parametrize("stage, section, update, fragment", [
+    ("fetch", "fetch", {"timeout": 5}, "fetch.timeout: unknown key"),
+    ("train", "train", {"epochs": -1}, "train.epochs"),
+])
+def test_a_stage_process_exits_1_with_one_line(tmp_path, stage, section, update, fragment):
+    """The same as a real process (the others above run in this one): exit status and stderr."""
+    params = {k: dict(v) for k, v in PARAMS.items()}
+    params[section].update(update)
+    res = run_stage(tmp_path, stage, params, in_process=False)
     assert_one_line_failure(res, stage, fragment, tmp_path)
 
 

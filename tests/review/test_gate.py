@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,12 +26,15 @@ def write_metrics(repo: Path, **values: float) -> None:
     (repo / "metrics/test.json").write_text(json.dumps(values))
 
 
+def new_repo(template: Path, path: Path) -> Path:
+    """A copy of `template` at `path`: as if made there with git init and dvc init."""
+    shutil.copytree(template, path, symlinks=True, dirs_exist_ok=True)
+    return path
+
+
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    git(tmp_path, "init", "-q")
-    git(tmp_path, "config", "user.email", "ci@example.org")
-    git(tmp_path, "config", "user.name", "ci")
-    subprocess.run([DVC, "init", "-q"], cwd=tmp_path, check=True)
+def repo(tmp_path: Path, empty_repo: Path) -> Path:
+    new_repo(empty_repo, tmp_path)
     (tmp_path / "dvc.yaml").write_text("metrics:\n  - metrics/test.json\n")
     (tmp_path / "params.yaml").write_text("train:\n  model: cnn\n")
     (tmp_path / "gate.yaml").write_text(yaml.safe_dump(only_test_json(ROOT / "gate.yaml")))

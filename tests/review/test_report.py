@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_gate import DVC, GOOD, git, only_test_json, write_metrics
+from test_gate import GOOD, git, new_repo, only_test_json, write_metrics
 
 from conftest import ROOT
 from digits.review.report import md_table
@@ -34,15 +34,10 @@ def write_json(repo: Path, path: str, doc: dict) -> None:
 
 
 @pytest.fixture
-def clone(tmp_path: Path) -> Path:
+def clone(tmp_path: Path, empty_repo: Path) -> Path:
     """A clone of a repo whose main holds committed metrics, params and figures: CI's checkout,
     with the baseline as origin/main."""
-    origin = tmp_path / "origin"
-    origin.mkdir()
-    git(origin, "init", "-q", "-b", "main")
-    git(origin, "config", "user.email", "ci@example.org")
-    git(origin, "config", "user.name", "ci")
-    subprocess.run([DVC, "init", "-q"], cwd=origin, check=True)
+    origin = new_repo(empty_repo, tmp_path / "origin")
     (origin / "dvc.yaml").write_text(yaml.safe_dump({
         "stages": {"train": {"cmd": "true", "params": ["train"]}},
         "metrics": ["metrics/test.json", "metrics/wild.json"]}))
