@@ -24,6 +24,11 @@ endef
 
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Python caches the bytecode of what it imports (in .venv's __pycache__), even where the
+# environment says not to (PYTHONDONTWRITEBYTECODE=1, a common container default): else every
+# test, stage and dvc process compiles TensorFlow's, DVC's and Keras's modules anew. On a fresh
+# clone here, `make test` took 170 s with it set, 104 s without.
+unexport PYTHONDONTWRITEBYTECODE
 INSTALLER ?= uv
 UV_VERSION := 0.13.9
 TOOLS := .tools

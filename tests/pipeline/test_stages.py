@@ -93,16 +93,12 @@ def test_bad_param_stops_before_work(tmp_path, stage, section_update, fragment):
     assert_one_line_failure(res, stage, fragment, tmp_path)
 
 
-@pytest.mark.parametrize("stage, section, update, fragment", [
-    ("fetch", "fetch", {"timeout": 5}, "fetch.timeout: unknown key"),
-    ("train", "train", {"epochs": -1}, "train.epochs"),
-])
-def test_a_stage_process_exits_1_with_one_line(tmp_path, stage, section, update, fragment):
+def test_a_stage_process_exits_1_with_one_line(tmp_path):
     """The same as a real process (the others above run in this one): exit status and stderr."""
     params = {k: dict(v) for k, v in PARAMS.items()}
-    params[section].update(update)
-    res = run_stage(tmp_path, stage, params, in_process=False)
-    assert_one_line_failure(res, stage, fragment, tmp_path)
+    params["fetch"].update({"timeout": 5})
+    res = run_stage(tmp_path, "fetch", params, in_process=False)
+    assert_one_line_failure(res, "fetch", "fetch.timeout: unknown key", tmp_path)
 
 
 def _save(path: Path, **arrays) -> None:
