@@ -149,6 +149,24 @@ def test_a_ruled_line_through_the_feet_does_not_join_the_digits():
     assert len(found) == 2
 
 
+@pytest.mark.parametrize("y", [175, 163], ids=["below", "touching"])
+def test_an_underline_is_not_a_digit_nor_part_of_one(y):
+    """A total's underline, shorter than the page: apart from the digits, or joined to their
+    feet. The three digits are read, their boxes without the line."""
+    shapes = THREE + [("line", [(70, y), (500, y)])]
+    found = segment.segment(grey(page(shapes=shapes, width=5)), Sure().predict)
+    assert len(found) == 3
+    assert all(by + bh <= 170 for _, by, _, bh in (d.box for d in found))
+
+
+def test_a_long_straight_stroke_of_a_digit_stays():
+    """A 2's base, or a 7's bar, is straight too, but no longer than a digit is tall."""
+    two = [("line", [(200, 50), (260, 50), (260, 100), (200, 160), (290, 160)])]
+    found = segment.segment(grey(page(shapes=two + [("line", [(400, 40), (400, 160)])])), Sure().predict)
+    x, _, w, _ = found[0].box
+    assert len(found) == 2 and x + w >= 285  # the base is still there, out to its end
+
+
 def test_two_lines_of_digits_are_refused():
     two = THREE + [(k, [(x, y + 200) for x, y in pts]) for k, pts in THREE]
     with pytest.raises(Exception, match="2 lines of digits"):

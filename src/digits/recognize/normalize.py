@@ -581,9 +581,9 @@ def _find_digit(x: np.ndarray, crop: bool = False
     return sharp, box, _soft(x, digit, med, (t0, l0, b0, r0), sharp, box) if blurred else None, blurred
 
 
-def _side(m: np.ndarray) -> np.ndarray | None:
-    """The pixels of a straight thin line along the top of mask `m` (a piece, cropped to its
-    box), or None where there is none (see FRAME_STRAY, FRAME_THIN)."""
+def _side(m: np.ndarray, most: float) -> np.ndarray | None:
+    """The pixels of a straight line along the top of mask `m` (a piece, cropped to its box)
+    at most `most` pixels thick, or None where there is none (see FRAME_STRAY)."""
     h, w = m.shape
     band = m[:max(1, round(RING_BAND * h))]
     cols = np.flatnonzero(band.any(axis=0))
@@ -597,7 +597,7 @@ def _side(m: np.ndarray) -> np.ndarray | None:
     gap = ~m[:, cols] & (rows >= first)  # the first background below the line's outer edge
     run = np.where(gap.any(axis=0), gap.argmax(axis=0), h) - first
     thick = int(np.percentile(run, 25))  # the line alone: a stroke may run along much of it
-    if thick > FRAME_THIN * max(h, w):
+    if thick > most:
         return None
     # where a stroke meets the line from inside, the run goes on into it: only the line's width goes
     line = np.zeros_like(m)
@@ -614,7 +614,8 @@ def _frames(pc: Pieces) -> np.ndarray | None:
     for i in np.flatnonzero(big).tolist():
         t, lf, b, r = pc.boxes[i].tolist()
         m = pc.labels[t:b, lf:r] == i + 1
-        sides = [_side(m), _side(m[::-1]), _side(m.T), _side(m.T[::-1])]
+        most = FRAME_THIN * max(m.shape)
+        sides = [_side(m, most), _side(m[::-1], most), _side(m.T, most), _side(m.T[::-1], most)]
         if sum(s is not None for s in sides) < 3:
             continue
         frame = np.zeros_like(m)

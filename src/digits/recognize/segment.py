@@ -29,6 +29,7 @@ from PIL import Image
 
 from digits.errors import DigitsError
 from digits.recognize.normalize import (
+    FLAT,
     HYSTERESIS,
     MIN_CONTRAST,
     MIN_DIGIT_SIDE,
@@ -39,6 +40,7 @@ from digits.recognize.normalize import (
     _ink_map,
     _otsu,
     _pieces,
+    _side,
     _soft,
     _stroke_width,
     _to_working,
@@ -75,6 +77,8 @@ LINE_SLOPE = 0.08  # ruled lines are looked for up to this slope (4.6 degrees) .
 LINE_THICK = 0.06  # ... at most this share of the image height thick ...
 LINE_SPAN = 0.85  # ... with ink in this share of the columns
 MAX_DIGITS = 20  # more marks than this on one line is not a number
+RULE_LONG = 1.5  # a straight line this many digit heights long is a rule, not a stroke ...
+RULE_THIN = 0.2  # ... at most this share of the digits' height thick
 
 
 @dataclass
@@ -483,4 +487,35 @@ def _working(grey: np.ndarray, offset: tuple[float, float]) -> tuple[_Frame, np.
         # span the frame), but a line of digits is wider than any one of its strokes.
         x = np.maximum(_without_lines(x), 0)
     x = _without_ruled_lines(x)
+    x = _without_rules(x, crop)
     return _Frame(scale=scale, offset=offset), x, crop
+
+
+def _without_rules(x: np.ndarray, crop: bool) -> np.ndarray:
+    """The ink map less a rule under the number (a total's underline, a form's baseline)
+    shorter than the image's width: a straight thin line at least RULE_LONG times as long
+    as the digits are tall, no digit's stroke being that long. Apart from the digits it is
+    a flat piece; where their feet touch it, it is the straight foot of their piece
+    (`normalize._side`), and only its width goes."""
+    try:
+        pc = _pieces(x, crop, gap=GAP)
+    except DigitsError:
+        return x
+    top, left, bottom, right = pc.boxes.T
+    bh, bw = bottom - top, right - left
+    live = pc.mass > 0
+    flat = live & (bh <= FLAT * bw)
+    if not (live & ~flat).any():
+        return x
+    tall = float(bh[live & ~flat].max())
+    rules = np.zeros(x.shape, bool)
+    for i in np.flatnonzero(live & (bw >= RULE_LONG * min(tall, bh.max()))).tolist():
+        t, lf, b, r = pc.boxes[i].tolist()
+        m = pc.labels[t:b, lf:r] == i + 1
+        if flat[i]:
+            rules[t:b, lf:r] |= m
+            continue
+        line = _side(m[::-1], RULE_THIN * tall)
+        if line is not None and bh[i] > tall * (1 - FLAT) - 1:  # the digits stand on it
+            rules[t:b, lf:r] |= line[::-1]
+    return np.where(rules, pc.med, x) if rules.any() else x
