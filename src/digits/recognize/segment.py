@@ -35,6 +35,7 @@ from digits.recognize.normalize import (
     MIN_DIGIT_SIDE,
     NOISE_SIGMAS,
     WORK_MIN,
+    Pieces,
     _background,
     _half_maximum,
     _ink_map,
@@ -122,10 +123,16 @@ def _turn(x: np.ndarray, angle: float) -> np.ndarray:
                       dtype=np.float32)
 
 
-def _line_pieces(x: np.ndarray, crop: bool) -> tuple[np.ndarray, np.ndarray, list[int], float, float]:
-    """The pieces on the line: labels, boxes, the indices kept, the line height, the
-    background level. Raises DigitsError for no digits or several lines."""
+def _line_pieces(x: np.ndarray, crop: bool
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int], float, float]:
+    """The ink map less any rule under the number (`_rules`), and the pieces on the line:
+    labels, boxes, the indices kept, the line height, the background level. Raises
+    DigitsError for no digits or several lines."""
     pc = _pieces(x, crop, gap=GAP)
+    rules = _rules(pc)
+    if rules is not None:
+        x = np.where(rules, pc.med, x)
+        pc = _pieces(x, crop, gap=GAP)
     boxes = pc.boxes
     live = np.flatnonzero(pc.mass > 0)
     if live.size == 0:
@@ -159,7 +166,7 @@ def _line_pieces(x: np.ndarray, crop: bool) -> tuple[np.ndarray, np.ndarray, lis
     if float(np.median(x[np.isin(pc.labels, np.asarray(keep) + 1)])) - pc.med < \
             max(MIN_CONTRAST, NOISE_SIGMAS / 2 * pc.sigma):
         raise DigitsError("no digits found (too little contrast)")
-    return pc.labels, boxes, keep, line_h, pc.med
+    return x, pc.labels, boxes, keep, line_h, pc.med
 
 
 def _slant(boxes: np.ndarray, idx: list[int], weights: np.ndarray) -> float:
@@ -367,7 +374,7 @@ def _segment_working(x: np.ndarray, crop: bool, classify: Classify
                      ) -> list[tuple[np.ndarray, Box, np.ndarray | None]]:
     """Digit masks (full-size, working pixels) with their boxes, left to right, and for a
     blurred digit that is a piece of its own its grey levels (`normalize._soft`)."""
-    labels, boxes, keep, line_h, med = _line_pieces(x, crop)
+    x, labels, boxes, keep, line_h, med = _line_pieces(x, crop)
     groups = _group(boxes, keep, line_h)
     if not groups:
         raise DigitsError("no digits found")
@@ -408,7 +415,7 @@ def segment(grey: np.ndarray, classify: Classify) -> list[Digit]:
     if grey.size == 0 or float(np.ptp(grey)) < MIN_CONTRAST:
         raise DigitsError("no digits found (blank image)")
     frame, x, crop = _working(grey, (0.0, 0.0))
-    labels, boxes, keep, line_h, _ = _line_pieces(x, crop)
+    x, labels, boxes, keep, line_h, _ = _line_pieces(x, crop)
     weights = np.array([max(1.0, float(boxes[i, 3] - boxes[i, 1])) for i in keep])
     big = [i for i in keep if boxes[i, 2] - boxes[i, 0] >= DIGIT_HEIGHT * line_h]
     angle = _slant(boxes, big, weights[[keep.index(i) for i in big]]) if big else 0.0
@@ -487,35 +494,34 @@ def _working(grey: np.ndarray, offset: tuple[float, float]) -> tuple[_Frame, np.
         # span the frame), but a line of digits is wider than any one of its strokes.
         x = np.maximum(_without_lines(x), 0)
     x = _without_ruled_lines(x)
-    x = _without_rules(x, crop)
     return _Frame(scale=scale, offset=offset), x, crop
 
 
-def _without_rules(x: np.ndarray, crop: bool) -> np.ndarray:
-    """The ink map less a rule under the number (a total's underline, a form's baseline)
-    shorter than the image's width: a straight thin line at least RULE_LONG times as long
-    as the digits are tall, no digit's stroke being that long. Apart from the digits it is
-    a flat piece; where their feet touch it, it is the straight foot of their piece
+def _rules(pc: Pieces) -> np.ndarray | None:
+    """The pixels of a rule under the number (a total's underline, a form's baseline) shorter
+    than the image's width, or None: a straight thin line at least RULE_LONG times as long as
+    the digits are tall, no digit's stroke being that long. Apart from the digits it is a
+    flat piece; where their feet touch it, it is the straight foot of their piece
     (`normalize._side`), and only its width goes."""
-    try:
-        pc = _pieces(x, crop, gap=GAP)
-    except DigitsError:
-        return x
     top, left, bottom, right = pc.boxes.T
     bh, bw = bottom - top, right - left
     live = pc.mass > 0
     flat = live & (bh <= FLAT * bw)
     if not (live & ~flat).any():
-        return x
+        return None
     tall = float(bh[live & ~flat].max())
-    rules = np.zeros(x.shape, bool)
-    for i in np.flatnonzero(live & (bw >= RULE_LONG * min(tall, bh.max()))).tolist():
+    rules = None
+    for i in np.flatnonzero(live & (bw >= RULE_LONG * tall)).tolist():
         t, lf, b, r = pc.boxes[i].tolist()
         m = pc.labels[t:b, lf:r] == i + 1
-        if flat[i]:
-            rules[t:b, lf:r] |= m
-            continue
-        line = _side(m[::-1], RULE_THIN * tall)
-        if line is not None and bh[i] > tall * (1 - FLAT) - 1:  # the digits stand on it
-            rules[t:b, lf:r] |= line[::-1]
-    return np.where(rules, pc.med, x) if rules.any() else x
+        if not flat[i]:
+            if bh[i] <= tall * (1 - FLAT) - 1:  # the digits stand on it, or it is no rule
+                continue
+            line = _side(m[::-1], RULE_THIN * tall)
+            if line is None:
+                continue
+            m = line[::-1]
+        if rules is None:
+            rules = np.zeros(pc.labels.shape, bool)
+        rules[t:b, lf:r] |= m
+    return rules
