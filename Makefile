@@ -96,8 +96,12 @@ test-slow: setup
 test-all: setup
 	$(PYTEST) --dist loadfile
 
+# The benchmark stages read the development sets beside the clone (dvc.yaml): say so before
+# training, not after it (a fresh clone without them stopped at `wild`, 11 min in).
+DEV_SETS := ../shared/data/real-digits/labels.csv ../shared/data/real-numbers/labels.csv
 repro: setup
 	@[ -d .git ] || { echo "error: run inside the git clone (DVC needs it)"; exit 1; }
+	@for f in $(DEV_SETS); do [ -f "$$f" ] || { echo "error: $$f is missing: the wild and numbers_bench stages read the development sets from ../shared/data beside the clone (README: The two commands)"; exit 1; }; done
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc status
 

@@ -3,6 +3,7 @@ build per platform, and the Makefile's choice of Python interpreter."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -196,3 +197,31 @@ def test_make_installs_from_the_lock_with_either_installer(project):
     assert ".venv/bin/python -m pip install --quiet --require-hashes -r requirements.lock" in pip.stdout
     gpu = make_n(project, "GPU=1")
     assert "--require-hashes requirements-gpu.lock" in gpu.stdout
+
+
+@needs_make
+def test_make_repro_stops_before_training_without_the_development_sets(tmp_path):
+    """The benchmark stages read ../shared/data beside the clone: without it `make repro` says
+    so at once (a set-up already done, so nothing is installed) instead of after training."""
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    for name in ("Makefile", "pyproject.toml", *LOCKS):
+        shutil.copy(ROOT / name, clone / name)
+    subprocess.run(["git", "init", "-q"], cwd=clone, check=True)
+    (clone / ".venv/bin").mkdir(parents=True)
+    (clone / ".venv/bin/dvc").write_text("#!/bin/sh\necho dvc ran\n")
+    (clone / ".venv/bin/dvc").chmod(0o755)
+    (clone / ".venv/.installed-requirements").write_text("done\n")  # newer than the lock
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    res = subprocess.run([MAKE, "repro", "UV=/bin/true"], cwd=clone, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode != 0
+    assert "../shared/data/real-digits/labels.csv is missing" in res.stdout + res.stderr
+    assert "dvc ran" not in res.stdout
+    for name in ("real-digits", "real-numbers"):  # with them, dvc runs
+        (tmp_path / "shared/data" / name).mkdir(parents=True)
+        (tmp_path / "shared/data" / name / "labels.csv").write_text("file,label\n")
+    res = subprocess.run([MAKE, "repro", "UV=/bin/true"], cwd=clone, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "dvc ran" in res.stdout
