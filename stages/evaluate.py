@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 
+from digits import NUM_CLASSES
 from digits.errors import DigitsError, cli_entry
 from digits.pipeline.data import check_images, check_labels, describe
 from digits.pipeline.evaluation import confusion_csv, metrics_from_probs, predictions_csv
@@ -41,9 +42,10 @@ def main() -> None:
     from digits.loading import load_keras as load_model
     from digits.recognize.tflite import TFLiteClassifier
 
-    probs = load_model(args.model).predict(x, batch_size=p.batch_size, verbose=0)
+    # columns 0-9 are the digits; a model with the "one digit?" check has it in column 10
+    probs = load_model(args.model).predict(x, batch_size=p.batch_size, verbose=0)[:, :NUM_CLASSES]
     summary, per_class, cm = metrics_from_probs(y, probs)
-    lite_probs = TFLiteClassifier(args.tflite).predict(x, batch_size=p.batch_size)
+    lite_probs = TFLiteClassifier(args.tflite).predict(x, batch_size=p.batch_size)[:, :NUM_CLASSES]
     lite, _, _ = metrics_from_probs(y, lite_probs)
     gap = abs(lite["accuracy"] - summary["accuracy"])
     if gap > p.tflite_max_accuracy_gap:

@@ -58,6 +58,14 @@ def main() -> None:
         live.end()
 
     model = result.model
+    check = None
+    if p.check_samples:
+        from digits.pipeline.check import fit_check, with_check
+
+        check = fit_check(model, tr["x"], va["x"], p.check_samples, p.seed)
+        model = with_check(model, check)
+        print(f"train: 'one digit?' check on {check.samples:,} digits and as many non-digits: "
+              f"train accuracy {check.train_accuracy:.4f}, validation ROC AUC {check.val_auc:.4f}")
     with atomic_path(args.model) as tmp:
         model.save(tmp)
     tflite_size = export_tflite(model, args.tflite)
@@ -66,7 +74,12 @@ def main() -> None:
         extra={"training": {"epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
                             "seconds": round(result.seconds, 1),
                             "val_accuracy": result.history["val_accuracy"][best],
-                            "parameters": int(model.count_params())}}))
+                            "parameters": int(model.count_params())},
+               "outputs": {"digits": "columns 0-9: the probability of each digit",
+                           **({"check": "column 10: the probability that the image is one whole digit",
+                               "check_fit": {"samples": check.samples,
+                                             "train_accuracy": round(check.train_accuracy, 4),
+                                             "val_auc": round(check.val_auc, 4)}} if check else {})}}))
     print(f"train: {p.model} with {model.count_params():,} parameters, {result.epochs_run} epochs in "
           f"{result.seconds:.0f}s; best epoch {result.best_epoch} val_accuracy "
           f"{result.history['val_accuracy'][best]:.4f}")

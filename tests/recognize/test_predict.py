@@ -385,6 +385,29 @@ def test_classify_reads_an_unsure_image_again_shifted_and_averages() -> None:
     assert sure.batches == [3, 3]
 
 
+def test_classify_with_check_gives_the_models_check_column_or_ones() -> None:
+    """Column 10 is the model's "one digit?" check where it has one (averaged over the shifted
+    copies with the digits, for an unsure image), 1.0 where it has none; without `check` the
+    ten digit columns only."""
+    from digits.recognize.predict import classify
+
+    class Checked:
+        def predict(self, x: np.ndarray) -> np.ndarray:
+            p = np.full((len(x), 11), 0.1 / 9)
+            p[:, 3], p[:, 10] = 0.9, x.reshape(len(x), -1).mean(axis=1)
+            return p
+
+    x = np.random.default_rng(0).random((4, 28, 28), dtype=np.float32)
+    with_check = classify(Checked(), x, check=True)
+    assert with_check.shape == (4, 11)
+    np.testing.assert_allclose(with_check[:, 10], x.reshape(4, -1).mean(axis=1), rtol=1e-6)
+    assert classify(Checked(), x).shape == (4, 10)
+    plain = WherePixel(top=0.3)  # unsure of everything: the shifted copies are asked too
+    p = classify(plain, x, check=True)
+    assert p.shape == (4, 11) and np.all(p[:, 10] == 1.0)
+    np.testing.assert_allclose(p[:, :10], classify(WherePixel(top=0.3), x))
+
+
 def test_shifted_moves_whole_pixels_with_background_coming_in() -> None:
     from digits.recognize.predict import _shifted
 

@@ -138,6 +138,35 @@ def test_blurred_digits_are_drawn_from_their_grey_levels_and_cut_ones_from_their
         assert a.box == b.box and np.array_equal(a.image, b.image)
 
 
+class SureButChecked:
+    """Sure (0.9 for 4) of any image; its "one digit?" check (column 10) doubts an image whose
+    ink is wider than tall, as two rings side by side are once normalised."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        out = Sure().predict(x)
+        check = np.empty((len(x), 1), np.float32)
+        for k, a in enumerate(x):
+            rows, cols = np.flatnonzero(a.max(axis=1) > 0.3), np.flatnonzero(a.max(axis=0) > 0.3)
+            check[k] = 0.05 if cols.size > rows.size else 0.95
+        return np.concatenate([out, check], axis=1)
+
+
+def test_a_piece_the_check_doubts_is_one_digit_is_cut_where_the_digits_alone_keep_it_whole():
+    rings = [("ellipse", [(150, 40), (215, 160)]), ("ellipse", [(214, 40), (279, 160)])]  # touching, 129 x 120
+    im = grey(page(shapes=rings))
+    assert len(segment.segment(im, Sure().predict)) == 1  # a sure 4, only a little wide for one digit
+    found = segment.segment(im, SureButChecked().predict)
+    assert len(found) == 2
+    (x0, _, w0, _), (x1, _, w1, _) = (d.box for d in found)
+    assert abs(x0 - 150) <= 8 and abs(x1 + w1 - 279) <= 8 and w0 < 124 and w1 < 124
+
+
+def test_the_check_column_is_not_a_digit_of_the_reading():
+    reading = read_image(SureButChecked(), page(shapes=THREE), "three.png")
+    assert reading.number == "444" and all(len(d.top) <= 3 and d.digit == 4 for d in reading.digits)
+    assert all(abs(d.confidence - 0.9) < 1e-6 for d in reading.digits)
+
+
 def test_one_wide_ring_is_not_cut_when_its_parts_read_no_better_than_it():
     found = segment.segment(grey(page(shapes=[("ellipse", [(150, 40), (272, 160)])])), Sure().predict)
     assert len(found) == 1

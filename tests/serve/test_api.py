@@ -382,7 +382,7 @@ def _fake_reader() -> types.ModuleType:
         if image.size == (1, 1):
             raise DigitsError("no number found")
         x = normalize(image)
-        return Reading(name, model.predict(x[None])[0], x)
+        return Reading(name, model.predict(x[None])[0][:10], x)  # columns 0-9: the digits
 
     module = types.ModuleType(READ_MODULE)
     module.read_image = read_image

@@ -95,6 +95,9 @@ class TrainParams(_Section):
     threads: NonNegInt = 0  # TensorFlow intra-op threads; 0 lets TensorFlow use every core
     # bfloat16 compute with float32 weights: ~2x faster convs on CPUs with AMX/AVX512-BF16.
     precision: Literal["float32", "mixed_bfloat16"] = "float32"
+    # digits, and as many images that are not one digit, the "one digit?" check is fitted on
+    # (digits.pipeline.check); 0 = no check: the model gives the ten digit probabilities only
+    check_samples: Annotated[int, Field(strict=True, ge=0, le=1_000_000)] = 0
     mlp: MLPParams = MLPParams()
     cnn: CNNParams = CNNParams()
     augment: AugmentParams = AugmentParams()

@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 from PIL import Image
 
+from digits import NUM_CLASSES
 from digits.errors import DigitsError, one_line
 from digits.recognize.normalize import IMAGE_EXTENSIONS, load_image, normalize
 
@@ -53,24 +54,33 @@ def _shifted(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
-def classify(model: Model, x: np.ndarray) -> np.ndarray:
+def classify(model: Model, x: np.ndarray, check: bool = False) -> np.ndarray:
     """Class probabilities (N, 10), float64, for normalised 28×28 images: the model's, and for
     an image whose top class is below STEADY_BELOW the mean over it and its copies shifted by
-    one pixel up, down, left and right (all of them in one more batch).
+    one pixel up, down, left and right (all of them in one more batch). With `check`, (N, 11):
+    the last column is the model's "one digit?" check (`digits.pipeline.check`), 1.0 for a
+    model without one.
 
     The one place where `digits predict`, `digits read` (its digits and its candidate cuts),
     the server and the benchmarks turn images into probabilities."""
+    def run(a: np.ndarray) -> np.ndarray:
+        out = np.array(model.predict(a), dtype=np.float64)
+        if out.ndim == 2 and out.shape[1] == NUM_CLASSES:  # a model without the check
+            out = np.concatenate([out, np.ones((len(out), 1))], axis=1)
+        return out
+
     x = np.asarray(x, np.float32)
-    p = np.array(model.predict(x), dtype=np.float64)
-    if p.ndim != 2 or len(p) == 0:
+    p = run(x)
+    if p.ndim != 2:
         return p
     with np.errstate(invalid="ignore"):
-        unsure = np.flatnonzero(p.max(axis=1) < STEADY_BELOW)  # NaN rows are not: the caller refuses them
+        # NaN rows are not unsure: the caller refuses them
+        unsure = np.flatnonzero(p[:, :NUM_CLASSES].max(axis=1) < STEADY_BELOW)
     if unsure.size:
         copies = np.concatenate([_shifted(x[unsure], dy, dx) for dy, dx in SHIFTS])
-        q = np.asarray(model.predict(copies), np.float64).reshape(len(SHIFTS), unsure.size, -1)
+        q = run(copies).reshape(len(SHIFTS), unsure.size, -1)
         p[unsure] = (p[unsure] + q.sum(axis=0)) / (1 + len(SHIFTS))
-    return p
+    return p if check else p[:, :NUM_CLASSES]
 
 
 @dataclass(frozen=True)

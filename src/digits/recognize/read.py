@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from digits import NUM_CLASSES
 from digits.errors import DigitsError, one_line
 from digits.recognize.normalize import DECODED_SCALE, WORK_SIDE, load_image, to_grey
 from digits.recognize.predict import DEFAULT_THRESHOLD, TOP_K, Model, expand_inputs
@@ -95,10 +96,10 @@ def read_image(model: Model, image: Image.Image, name: str = "image",
         grey = to_grey(image)
 
         def classify(x: np.ndarray) -> np.ndarray:
-            return _valid(model_classify(model, x))
+            return _valid(model_classify(model, x, check=True))
 
         found = segment(grey, classify)
-        probs = classify(np.stack([d.image for d in found]))
+        probs = classify(np.stack([d.image for d in found]))[:, :NUM_CLASSES]
     except DigitsError as exc:
         return Reading(file=name, threshold=threshold, error=one_line(str(exc)))
     except MemoryError:

@@ -11,7 +11,9 @@ specks, the stroke edge at half maximum). Then:
 3. A piece too wide for one digit holds touching digits. Candidate cuts run top to bottom
    through the least ink (a shortest path that may bend around strokes); the classifier
    scores the parts of each, and the cut it reads most confidently wins, over the uncut piece
-   too unless the piece is too wide to be one digit.
+   too unless the piece is too wide to be one digit. Where the model has the "one digit?"
+   check (`digits.pipeline.check`), a part it doubts is one digit (two touching digits, a
+   fragment) counts for less.
 
 Small lines in a large photo are looked at again at the original resolution, as for one digit.
 Each digit is drawn MNIST-style as one digit is (`normalize.draw`: a blurred one from its grey
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from digits import NUM_CLASSES
 from digits.errors import DigitsError
 from digits.recognize.normalize import (
     FLAT,
@@ -50,7 +53,9 @@ from digits.recognize.normalize import (
     to_mnist,
 )
 
-Classify = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) float32 -> (N, 10) probabilities
+# (N, 28, 28) float32 -> (N, 10) digit probabilities, or (N, 11): then the last column is the
+# model's "one digit?" check (digits.pipeline.check), which weighs candidate cuts
+Classify = Callable[[np.ndarray], np.ndarray]
 
 GAP = 1.0  # pieces this close (working pixels) are one: less than for one digit, where 2 px
 #            joins a hairline's dashes, since here it would also join neighbouring digits
@@ -71,6 +76,7 @@ USUAL_WIDTH = 0.9  # a part wider than this many line heights ...
 TYPICAL_SPAN = 1.4  # ... or this many of the line's typical (median) digit widths ...
 WIDTH_COST = 4.0  # ... pays this (log-probability) per line height beyond it
 DIGIT_COST = 0.6  # each digit read out of one piece pays this: more than a fragment's confidence gains
+CHECK_WEIGHT = 0.5  # each part adds this times the log of the model's "one digit?" check
 CROSSING = 0.5  # a cut's odds are multiplied by this for each stroke it crosses beyond one
 SLIVER = 0.25  # ... and a part narrower than THIN that reads as anything but 1 by this
 STEP = 0.2  # candidate cuts start at least every this many line heights
@@ -308,7 +314,7 @@ def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
         # Narrow enough for one digit; two touching narrow ones (a 1 and another) are too,
         # and then the classifier is unsure what the whole is.
         whole = _render(m) if w > MAYBE_TWO * ref else None
-        if whole is None or float(np.max(classify(whole[None]))) >= UNSURE:
+        if whole is None or float(np.max(classify(whole[None])[0, :NUM_CLASSES])) >= UNSURE:
             return [m]
     starts = _cut_starts(m, line_h)
     if not starts:
@@ -343,12 +349,14 @@ def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
                 images.append((i, j, r, pw, over))
     if not images:
         return [m]
-    probs = np.asarray(classify(np.stack([r for _, _, r, _, _ in images])), np.float64)
+    out = np.asarray(classify(np.stack([r for _, _, r, _, _ in images])), np.float64)
+    probs = out[:, :NUM_CLASSES]
+    one = out[:, NUM_CLASSES] if out.shape[1] > NUM_CLASSES else np.ones(len(out))
     score: dict[tuple[int, int], float] = {}
-    for (i, j, _, pw, over), p in zip(images, probs, strict=True):
+    for (i, j, _, pw, over), p, o in zip(images, probs, one, strict=True):
         sliver = pw < THIN and int(p.argmax()) != 1
         score[(i, j)] = (math.log(max(float(p.max()), 1e-6)) + (math.log(SLIVER) if sliver else 0.0)
-                         - WIDTH_COST * over - DIGIT_COST)
+                         - WIDTH_COST * over - DIGIT_COST + CHECK_WEIGHT * math.log(max(float(o), 1e-4)))
     best = [-math.inf] * n
     back = [-1] * n
     best[0] = 0.0

@@ -11,7 +11,8 @@ from digits.errors import DigitsError
 
 
 class TFLiteClassifier:
-    """A .tflite model mapping (N, 28, 28) float32 images to (N, 10) probabilities."""
+    """A .tflite model mapping (N, 28, 28) float32 images to (N, 10) probabilities, or (N, 11)
+    with the "one digit?" check (`digits.pipeline.check`) last."""
 
     def __init__(self, path: str | os.PathLike, threads: int | None = None) -> None:
         from ai_edge_litert.interpreter import Interpreter
@@ -22,14 +23,16 @@ class TFLiteClassifier:
             raise DigitsError(f"{path}: not a loadable TFLite model ({exc})") from None
         self._in = self._it.get_input_details()[0]
         self._out = self._it.get_output_details()[0]
-        if tuple(self._in["shape"][1:]) != (IMAGE_SIZE, IMAGE_SIZE) or self._out["shape"][-1] != NUM_CLASSES:
+        if tuple(self._in["shape"][1:]) != (IMAGE_SIZE, IMAGE_SIZE) or \
+                self._out["shape"][-1] not in (NUM_CLASSES, NUM_CLASSES + 1):
             raise DigitsError(f"{path}: model maps {self._in['shape'].tolist()} to "
-                              f"{self._out['shape'].tolist()}, expected (N, 28, 28) to (N, 10)")
+                              f"{self._out['shape'].tolist()}, expected (N, 28, 28) to (N, 10) or (N, 11)")
+        self.columns = int(self._out["shape"][-1])
         self._batch = 0
 
     def predict(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """Probabilities for every image in `x`, computed in batches."""
-        out = np.empty((len(x), NUM_CLASSES), np.float32)
+        """The model's output for every image in `x` (all its columns), computed in batches."""
+        out = np.empty((len(x), self.columns), np.float32)
         for start in range(0, len(x), batch_size):
             chunk = np.ascontiguousarray(x[start:start + batch_size], dtype=np.float32)
             if len(chunk) != self._batch:
