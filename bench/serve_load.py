@@ -122,13 +122,6 @@ def cpu_busy(seconds: float = 3.0) -> float:
     return 1 - (i1 - i0) / max(1, t1 - t0)
 
 
-def children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
 def proc_status(pid: int, key: str) -> int:
     """A kB field of /proc/<pid>/status (VmRSS, VmHWM), in bytes."""
     m = re.search(rf"^{key}:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.M)
@@ -169,10 +162,11 @@ def start_server(model: str, workers: int, log: Path) -> Server:
         if proc.poll() is not None:
             raise SystemExit(f"digits serve exited with {proc.returncode}: {log.read_text()[-2000:]}")
         try:
-            r = httpx.get(f"{url}/healthz", timeout=2)  # a new connection each time: any worker
+            r = httpx.get(f"{url}/healthz", timeout=2)
             if r.status_code == 200 and r.json().get("ready"):
+                # the pool's processes, started with the app (one worker: the server's own process)
                 ready = ready or time.perf_counter() - t0
-                pids.add(r.json()["pid"])
+                pids.update(r.json().get("processes") or [r.json()["pid"]])
                 if len(pids) >= workers:
                     break
         except httpx.TransportError:
@@ -182,9 +176,7 @@ def start_server(model: str, workers: int, log: Path) -> Server:
         proc.kill()
         raise SystemExit(f"digits serve was not ready within 60 s: {log.read_text()[-2000:]}")
     all_ready = time.perf_counter() - t0 if len(pids) >= workers else None
-    kids = children(proc.pid)
-    workers_pids = sorted(p for p in pids if p in kids) or kids
-    return Server(proc, url, ready, all_ready, workers_pids)
+    return Server(proc, url, ready, all_ready, sorted(pids))
 
 
 def stop_server(server: Server) -> None:
@@ -247,13 +239,16 @@ async def drive(url: str, body: bytes, ctype: str, want: int | None, clients: in
 
 def load(server: Server, path: str, body: bytes, ctype: str, want: int | None, clients: int, seconds: float,
          warmup: float, key: str = "digit") -> dict:
-    """`drive`, with the workers' CPU time over the same span (and how it was shared: uvicorn's
-    workers take connections, not requests, so a few keep-alive clients may all be on one)."""
-    cpu0 = {p: cpu_seconds(p) for p in server.workers}
+    """`drive`, with the server's CPU time over the same span: its HTTP process and its worker
+    processes, and how the work was shared among the workers."""
+    procs = sorted({server.proc.pid, *server.workers})
+    cpu0 = {p: cpu_seconds(p) for p in procs}
     out = asyncio.run(drive(server.url + path, body, ctype, want, clients, seconds, warmup, key))
     per = {p: cpu_seconds(p) - c for p, c in cpu0.items()}
     cpu = sum(per.values())
-    out["server_cpu_share_per_worker"] = [round(v / cpu, 2) if cpu else None for v in per.values()]
+    work = [per[p] for p in server.workers if p != server.proc.pid]
+    out["server_cpu_share_per_worker"] = [round(v / sum(work), 2) if sum(work) else None for v in work]
+    out["http_process_cpu_share"] = round(per[server.proc.pid] / cpu, 2) if cpu else None
     # The warm-up's requests are in the workers' CPU time but not in the count: prorate.
     out["server_cpu_ms_per_request"] = round(1000 * cpu * out["seconds"] / (out["seconds"] + warmup)
                                              / max(1, out["requests"]), 2)
@@ -324,8 +319,8 @@ def start_breakdown(model_path: str, runs: int = 3) -> dict:
                                      cwd=ROOT).stdout.strip().splitlines()[-1]) for _ in range(runs)]
     return {"import_digits_serve_app_s": round(statistics.median(g[0] for g in got), 3),
             "create_app_s": round(statistics.median(g[1] for g in got), 3), "runs": runs,
-            "note": "with --workers N, `digits serve` imports digits.serve.app in the supervisor, then each "
-                    "spawned worker imports it again and calls create_app"}
+            "note": "`digits serve` imports digits.serve.app and calls create_app in its one process; with "
+                    "--workers N the app's start then spawns N worker processes, each loading the model"}
 
 
 # ---- the report ----------------------------------------------------------------------------
@@ -388,7 +383,8 @@ def main() -> None:
         rss = {str(p): {"rss_mb": round(proc_status(p, "VmRSS") / 1e6, 1),
                         "peak_rss_mb": round(proc_status(p, "VmHWM") / 1e6, 1),
                         "tensorflow_mapped": tensorflow_mapped(p)} for p in server.workers}
-        rss["supervisor"] = {"rss_mb": round(proc_status(server.proc.pid, "VmRSS") / 1e6, 1)}
+        rss["server"] = {"rss_mb": round(proc_status(server.proc.pid, "VmRSS") / 1e6, 1),
+                             "note": "the server's own process: HTTP, and the model for /healthz"}
         alive = server.proc.poll() is None and httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
     finally:
         stop_server(server)
@@ -403,7 +399,7 @@ def main() -> None:
         where[name]["client_cpu_per_request"] = run["client_cpu_ms_per_request"]
     start = start_breakdown(args.model)
 
-    worker_rss = [v["rss_mb"] for k, v in rss.items() if k != "supervisor"]
+    worker_rss = [v["rss_mb"] for k, v in rss.items() if k != "server"]
     figures = {"canvas_rps": a["rps"], "canvas_p99_ms": a["p99_ms"], "canvas_errors": a["errors"],
                "photo_rps": b["rps"], "photo_p50_ms": b["p50_ms"], "start_to_ready_s": round(server.ready_s, 2),
                "rss_per_worker_mb": max(worker_rss) if worker_rss else None, "page_first_load_kb": page["kb"]}
@@ -460,7 +456,7 @@ def report(r: dict) -> None:
          mark("start_to_ready_s")),
         ("RSS per worker after the load (peak)",
          ", ".join(f"{v['rss_mb']:.0f} ({v['peak_rss_mb']:.0f})" for k, v in r["rss_after_load"].items()
-                   if k != "supervisor") + " MB", "≤ 250 MB", mark("rss_per_worker_mb")),
+                   if k != "server") + " MB", "≤ 250 MB", mark("rss_per_worker_mb")),
         ("page first load (/ + assets)", f"{r['page_first_load']['kb']:.1f} kB", "≤ 300 kB",
          mark("page_first_load_kb")),
     ]

@@ -212,7 +212,8 @@ def add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", metavar="PATH",
                    help=".tflite or .keras model (default: $DIGITS_MODEL, else models/model.tflite)")
     p.add_argument("--workers", type=_positive(int), default=1, metavar="N",
-                   help="worker processes, each with its own model (default 1)")
+                   help="worker processes, each with its own model, taking requests as they come "
+                        "(default 1: threads of the server's process)")
     p.add_argument("--max-mb", type=_positive(float), default=10.0, metavar="MB",
                    help="largest request body, all files together, in MB (default 10)")
     p.add_argument("--threshold", type=_probability, default=PREDICT_THRESHOLD, metavar="P",
@@ -224,24 +225,20 @@ def run_serve(args: argparse.Namespace) -> int:
     """Run uvicorn until interrupted; the model is checked before the port is opened."""
     import uvicorn
 
-    from digits.loading import load_model, resolve_model_path
-    from digits.serve import ENV_MAX_BYTES, ENV_MODEL, ENV_THRESHOLD, MB
+    from digits.loading import resolve_model_path
+    from digits.serve import MB
+    from digits.serve.app import create_app
 
     path = resolve_model_path(args.model)
     max_bytes = round(args.max_mb * MB)
     print(f"digits serve: http://{args.host}:{args.port}/ with {path} ({args.workers} worker"
-          f"{'s' if args.workers > 1 else ''}); Ctrl+C stops", file=sys.stderr, flush=True)
-    if args.workers == 1:
-        from digits.serve.app import create_app
-
-        uvicorn.run(create_app(path, max_bytes=max_bytes, threshold=args.threshold),
-                    host=args.host, port=args.port)
-        return 0
-    load_model(path)  # a broken model fails here, once, rather than in every worker
-    os.environ.update({ENV_MODEL: str(path.resolve()), ENV_MAX_BYTES: str(max_bytes),
-                       ENV_THRESHOLD: str(args.threshold)})
-    uvicorn.run("digits.serve.app:app_from_env", factory=True, host=args.host, port=args.port,
-                workers=args.workers)
+          f"{' processes' if args.workers > 1 else ''}); Ctrl+C stops", file=sys.stderr, flush=True)
+    # One worker: the work runs in threads of this process. More: in a pool of that many
+    # processes, each request to the next free one (not uvicorn's workers, which divide
+    # connections, so that a few keep-alive clients can leave all but one idle).
+    uvicorn.run(create_app(path, max_bytes=max_bytes, threshold=args.threshold,
+                           processes=args.workers if args.workers > 1 else 0),
+                host=args.host, port=args.port)
     return 0
 
 

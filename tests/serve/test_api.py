@@ -325,6 +325,51 @@ def test_concurrent_requests_never_share_the_interpreter(expected):
     assert probe.most == 1, f"{probe.most} predict() calls ran at once"
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads CPU times from /proc (Linux)")
+def test_a_pool_of_processes_shares_the_work_of_two_keep_alive_clients(expected):
+    """`processes=2` (`digits serve --workers 2`): two clients, each on one keep-alive connection,
+    get right answers, and both pool processes do the work (uvicorn's own workers divide
+    connections, and there both clients' requests went to one)."""
+    names = ["0_aaronpan_1.jpg", "4_mekkadarun_1.jpg"] * 6  # phone photos: tens of ms each
+    with LiveServer(create_app(model_path(), processes=2)) as s:
+        pids = httpx.get(f"{s.url}/healthz", timeout=30).json()["processes"]
+        assert len(pids) == 2 and os.getpid() not in pids
+        before = {p: _cpu_seconds(p) for p in pids}
+
+        def client(part: list[str]) -> list:
+            with httpx.Client(timeout=120) as c:  # one connection for all its requests
+                return [(r.status_code, r.json()) for r in
+                        (c.post(f"{s.url}/api/predict", files={"file": (n, image_bytes(n))}) for n in part)]
+
+        with ThreadPoolExecutor(2) as pool:
+            answers = [a for part in pool.map(client, [names[0::2], names[1::2]]) for a in part]
+        used = {p: _cpu_seconds(p) - before[p] for p in pids}
+    assert sorted(map(str, answers)) == sorted(str((200, [expected[n]])) for n in names)
+    assert min(used.values()) >= 0.25 * max(used.values()) > 0, used
+
+
+def test_a_pool_process_that_dies_is_replaced_and_the_server_stays_healthy(expected):
+    with LiveServer(create_app(model_path(), processes=2)) as s:
+        first = httpx.get(f"{s.url}/healthz", timeout=30).json()["processes"]
+        os.kill(first[0], signal.SIGKILL)
+        time.sleep(0.3)
+        codes = []
+        for _ in range(3):  # the request that finds the pool broken gets 503; the next ones an answer
+            r = httpx.post(f"{s.url}/api/predict", files={"file": (GOOD, image_bytes(GOOD))}, timeout=60)
+            codes.append(r.status_code)
+            if r.status_code == 503:
+                assert "worker process ended" in r.json()["error"]
+        assert codes[-1] == 200 and set(codes) <= {200, 503}
+        assert_healthy(s.url, expected)
+        again = httpx.get(f"{s.url}/healthz", timeout=30).json()["processes"]
+        assert len(again) == 2 and first[0] not in again
+
+
 def test_serial_model_keeps_threads_off_each_others_interpreter_calls():
     """The interpreter itself hammered from 8 threads through SerialModel: every call gets its own
     answer (without the lock, calls fail with LiteRT's RuntimeError or return another's probabilities)."""

@@ -11,21 +11,32 @@ it streams in, and split into its files by python-multipart's push parser (FastA
 from Content-Length before any of the body is read, and again while it streams (chunked
 uploads have no length).
 
-LiteRT interpreters are not thread-safe and the work of each request runs in a thread, so the
-model is wrapped in `SerialModel`: decoding and normalising run in parallel, the
-interpreter runs one batch at a time. Each uvicorn worker process loads its own model.
+With one worker the work of each request runs in a thread of the server's process; LiteRT
+interpreters are not thread-safe, so the model is wrapped in `SerialModel`: decoding and
+normalising run in parallel, the interpreter runs one batch at a time. With `processes=N`
+(`digits serve --workers N`) the work runs in a pool of N processes, each with its own model
+loaded once and taking one request at a time, while the server's one event loop does the HTTP.
+The pool hands each request to the next free process, so the load spreads over all of them
+however the clients connect (uvicorn's own worker processes divide *connections*: two
+keep-alive clients were both served by one worker, the other idle). A process that dies is
+replaced; its request gets a 503.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import importlib.util
 import inspect
 import io
+import multiprocessing
 import os
 import platform
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -48,7 +59,7 @@ from digits.errors import DigitsError, one_line
 from digits.loading import load_model, resolve_model_path
 from digits.recognize.normalize import load_image_bytes
 from digits.recognize.predict import DEFAULT_THRESHOLD, Model, decode, predict_images
-from digits.serve import ENV_MAX_BYTES, ENV_MODEL, ENV_THRESHOLD, MB
+from digits.serve import MB
 from digits.storage import sha256_file
 
 MAX_BYTES = 10 * MB  # the whole request body, all files together
@@ -266,28 +277,66 @@ ERRORS = {400: {"description": "no input could be read (not an image, no digit f
 
 def create_app(model_path: str | os.PathLike | None = None, max_bytes: int = MAX_BYTES,
                max_files: int = MAX_FILES, threshold: float = DEFAULT_THRESHOLD,
-               model: Model | None = None, read: bool = True) -> FastAPI:
-    """The application, with the model loaded (once: each worker process calls this).
+               model: Model | None = None, read: bool = True, processes: int = 0) -> FastAPI:
+    """The application, with the model loaded.
 
     `model_path` as `digits predict --model` (None: $DIGITS_MODEL, else models/model.tflite).
-    `model`, if given, is used instead of loading the file (tests wrap the real one).
+    `model`, if given, is used instead of loading the file (tests wrap the real one; threads only).
     `read`: offer /api/read when digits.recognize.read is installed (False: it answers 501).
+    `processes`: 0 runs the work in threads of this process; N >= 1 in a pool of N processes,
+    started (and each model loaded) while the app starts, before it takes connections.
     DigitsError if the model is missing or broken.
     """
     path = resolve_model_path(model_path)
     served = SerialModel(model if model is not None else load_model(path))
     health = {"ready": True, "model": str(path), "sha256": sha256_file(path), "versions": _versions(),
-              "max_bytes": max_bytes, "max_files": max_files, "threshold": threshold, "pid": os.getpid()}
+              "max_bytes": max_bytes, "max_files": max_files, "threshold": threshold, "pid": os.getpid(),
+              "processes": []}
+    pool: dict[str, ProcessPoolExecutor] = {}
 
-    app = FastAPI(title="digits", version=__version__,
+    def new_pool() -> ProcessPoolExecutor:
+        # spawn, not fork: the server's threads and event loop are not copied into the workers
+        return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker, initargs=(str(path),))
+
+    async def start_pool() -> None:
+        pool["now"] = new_pool()
+        loop = asyncio.get_running_loop()
+        # as many at once as there are processes: each starts one and loads its model
+        pids = await asyncio.gather(*(loop.run_in_executor(pool["now"], _worker_pid, WARM_S)
+                                      for _ in range(processes)))
+        health["processes"] = sorted(set(pids))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if processes:
+            await start_pool()
+        try:
+            yield
+        finally:
+            if pool:
+                pool["now"].shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="digits", version=__version__, lifespan=lifespan,
                   description="Handwritten digit recognition: the `digits predict` answer over HTTP.")
     app.state.model = served
     # Decoding and normalising run in threads, at most this many at once: more would not be faster
     # on these cores, and each holds a decoded image (up to 64 megapixels) in memory.
     work = anyio.CapacityLimiter(2 * (os.cpu_count() or 1))
 
-    async def in_thread(func: Callable, *args: Any) -> Any:
-        return await anyio.to_thread.run_sync(func, *args, limiter=work)
+    async def run(job: Callable, *args: Any) -> Any:
+        """`job(model, *args)` in a thread with this process's model, or `job(None, *args)` in
+        the next free pool process, which uses its own."""
+        if not pool:
+            return await anyio.to_thread.run_sync(job, served, *args, limiter=work)
+        used = pool["now"]
+        try:
+            return await asyncio.get_running_loop().run_in_executor(used, job, None, *args)
+        except BrokenProcessPool:
+            if pool["now"] is used:  # the first request to find it broken replaces it
+                used.shutdown(wait=False, cancel_futures=True)
+                await start_pool()
+            raise UploadError(503, "a worker process ended while reading this request; try again") from None
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -331,7 +380,7 @@ def create_app(model_path: str | os.PathLike | None = None, max_bytes: int = MAX
         name: str = Query("upload", max_length=255, description="the `file` of a raw image body"),
     ) -> JSONResponse:
         uploads = await read_uploads(request, max_bytes, max_files, name)
-        return _answer(await in_thread(predict_uploads, served, uploads, threshold, explain))
+        return _answer(await run(_predict_job, uploads, threshold, explain))
 
     @app.post("/api/read", summary="the whole number in each image, as `digits read --json`",
               openapi_extra=UPLOAD_BODY, responses={**ERRORS, 501: {"description": "reading numbers is not installed"}})
@@ -349,15 +398,47 @@ def create_app(model_path: str | os.PathLike | None = None, max_bytes: int = MAX
                 raise
             return _error(501, "reading numbers is not available")
         uploads = await read_uploads(request, max_bytes, max_files, name)
-        return _answer(await in_thread(read_uploads_numbers, read_image, served, uploads, threshold, explain))
+        # in a pool process the reader is that process's own import of the same module
+        return _answer(await run(_read_job if pool else _read_with(read_image), uploads, threshold, explain))
 
     return app
 
 
-def app_from_env() -> FastAPI:
-    """`create_app` configured from the environment: the factory `digits serve --workers N`
-    has uvicorn call in each worker process."""
-    return create_app(os.environ.get(ENV_MODEL) or None,
-                      max_bytes=int(os.environ.get(ENV_MAX_BYTES, MAX_BYTES)),
-                      threshold=float(os.environ.get(ENV_THRESHOLD, DEFAULT_THRESHOLD)))
+# ---- the work of a request, in a pool process (`processes=N`) --------------------------------
+
+WARM_S = 0.2  # each start-up job holds its process this long, so that each process gets one
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(path: str) -> None:
+    """A pool process's initializer: its own model, loaded once."""
+    _WORKER["model"] = load_model(path)
+
+
+def _worker_pid(hold_s: float) -> int:
+    import time
+
+    time.sleep(hold_s)
+    return os.getpid()
+
+
+def _model(model: Model | None) -> Model:
+    return model if model is not None else _WORKER["model"]
+
+
+def _predict_job(model: Model | None, uploads: list[Upload], threshold: float, explain: bool) -> list[dict[str, Any]]:
+    return predict_uploads(_model(model), uploads, threshold, explain)
+
+
+def _read_job(model: Model | None, uploads: list[Upload], threshold: float, explain: bool) -> list[dict[str, Any]]:
+    from digits.recognize.read import read_image
+
+    return read_uploads_numbers(read_image, _model(model), uploads, threshold, explain)
+
+
+def _read_with(read_image: Callable) -> Callable:
+    """`_read_job` with the reader the app found (in threads, tests may stand one in)."""
+    def job(model: Model | None, uploads: list[Upload], threshold: float, explain: bool) -> list[dict[str, Any]]:
+        return read_uploads_numbers(read_image, _model(model), uploads, threshold, explain)
+    return job
 
