@@ -86,7 +86,8 @@ class SerialModel:
 
 
 class UploadError(Exception):
-    """A request refused before any image is looked at: status code and message."""
+    """A request refused before any image is looked at, or whose worker process died: status
+    code and message."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
