@@ -281,7 +281,8 @@ def breakdown(model_path: str, data: bytes, reps: int) -> dict:
     """Medians in ms, one thread, of each step of `predict_uploads` for one upload."""
     from digits.loading import load_model
     from digits.recognize.normalize import load_image_bytes, normalize
-    from digits.serve.app import SerialModel, Upload, png_data_url, predict_uploads
+    from digits.serve.app import SerialModel
+    from digits.serve.work import Upload, png_data_url, predict_uploads
 
     model = SerialModel(load_model(model_path))
     steps: dict[str, list[float]] = {"load_image_bytes": [], "normalize": [], "model.predict": [],
@@ -346,7 +347,8 @@ def main() -> None:
     os.chdir(ROOT)
 
     from digits.loading import load_model
-    from digits.serve.app import SerialModel, Upload, predict_uploads
+    from digits.serve.app import SerialModel
+    from digits.serve.work import Upload, predict_uploads
 
     canvas, photo = canvas_png(), phone_photo()
     model = SerialModel(load_model(args.model))

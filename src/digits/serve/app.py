@@ -19,16 +19,14 @@ loaded once and taking one request at a time, while the server's one event loop 
 The pool hands each request to the next free process, so the load spreads over all of them
 however the clients connect (uvicorn's own worker processes divide *connections*: two
 keep-alive clients were both served by one worker, the other idle). A process that dies is
-replaced; its request gets a 503.
+replaced; its request gets a 503. The work itself is `digits.serve.work`, which a pool process
+imports without FastAPI.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import importlib.util
-import inspect
-import io
 import multiprocessing
 import os
 import platform
@@ -37,7 +35,6 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -48,18 +45,24 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from PIL import Image
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from digits import __version__
-from digits.errors import DigitsError, one_line
+from digits.errors import one_line
 from digits.loading import load_model, resolve_model_path
-from digits.recognize.normalize import load_image_bytes
-from digits.recognize.predict import DEFAULT_THRESHOLD, Model, decode, predict_images
+from digits.recognize.predict import DEFAULT_THRESHOLD, Model
 from digits.serve import MB
+from digits.serve.work import (
+    START_TIMEOUT_S,
+    Upload,
+    predict_job,
+    read_job,
+    read_with,
+    start_worker,
+)
 from digits.storage import sha256_file
 
 MAX_BYTES = 10 * MB  # the whole request body, all files together
@@ -93,12 +96,6 @@ class UploadError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-@dataclass
-class Upload:
-    name: str
-    data: bytes
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -188,53 +185,6 @@ async def _read_multipart(request: Request, boundary: bytes, max_bytes: int, max
     return files
 
 
-def png_data_url(x: np.ndarray) -> str:
-    """A 28×28 float image in [0, 1] as a PNG data URL (light digit on black, as the model saw it)."""
-    im = Image.fromarray(np.round(np.clip(x, 0.0, 1.0) * 255).astype(np.uint8), mode="L")
-    buf = io.BytesIO()
-    im.save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def predict_uploads(model: Model, uploads: list[Upload], threshold: float, explain: bool) -> list[dict[str, Any]]:
-    """One `digits predict --json` object per upload, in order: `predict_images`, the path
-    `digits predict` takes, on the uploads decoded in memory. With `explain`, each prediction
-    also carries `normalized`."""
-    decoded = ((up.name, decode(up.name, up.data, load_image_bytes)) for up in uploads)
-    out = []
-    for result, seen in predict_images(model, decoded, threshold):
-        obj = result.to_json()
-        if explain and result.error is None and seen is not None:
-            obj["normalized"] = png_data_url(seen)
-        out.append(obj)
-    return out
-
-
-def read_uploads_numbers(read_image: Callable, model: Model, uploads: list[Upload], threshold: float,
-                         explain: bool) -> list[dict[str, Any]]:
-    """One `digits read --json` object per upload, in order."""
-    # read_image(model, image, name) is the interface; the threshold is passed where it is taken.
-    extra = {"threshold": threshold} if "threshold" in inspect.signature(read_image).parameters else {}
-    out = []
-    for up in uploads:
-        try:
-            reading = read_image(model, load_image_bytes(up.data), up.name, **extra)
-        except DigitsError as exc:
-            out.append({"file": up.name, "error": one_line(str(exc))})
-            continue
-        except MemoryError:
-            out.append({"file": up.name, "error": "out of memory while decoding the image"})
-            continue
-        except Exception as exc:  # noqa: BLE001 - one odd upload must not give a 500
-            out.append({"file": up.name, "error": one_line(f"unexpected {type(exc).__name__}: {exc}")})
-            continue
-        obj = reading.to_json()
-        if explain and "error" not in obj:
-            obj["normalized"] = [png_data_url(np.asarray(a)) for a in getattr(reading, "normalized", None) or []]
-        out.append(obj)
-    return out
-
-
 def _answer(results: list[dict[str, Any]]) -> JSONResponse:
     """200 with the array when any input got an answer; 400 when none did."""
     failed = [r for r in results if "error" in r]
@@ -295,18 +245,18 @@ def create_app(model_path: str | os.PathLike | None = None, max_bytes: int = MAX
               "processes": []}
     pool: dict[str, ProcessPoolExecutor] = {}
 
-    def new_pool() -> ProcessPoolExecutor:
-        # spawn, not fork: the server's threads and event loop are not copied into the workers
-        return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(str(path),))
-
     async def start_pool() -> None:
-        pool["now"] = new_pool()
-        loop = asyncio.get_running_loop()
-        # as many at once as there are processes: each starts one and loads its model
-        pids = await asyncio.gather(*(loop.run_in_executor(pool["now"], _worker_pid, WARM_S)
-                                      for _ in range(processes)))
-        health["processes"] = sorted(set(pids))
+        """A new pool, returning once each of its processes has loaded its model."""
+        # spawn, not fork: the server's threads and event loop are not copied into the workers
+        ctx = multiprocessing.get_context("spawn")
+        started = ctx.Queue()
+        pool["now"] = ProcessPoolExecutor(processes, mp_context=ctx, initializer=start_worker,
+                                          initargs=(str(path), started))
+        for _ in range(processes):  # with no process idle, each job submitted starts one
+            pool["now"].submit(os.getpid)
+        pids = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: [started.get(timeout=START_TIMEOUT_S) for _ in range(processes)])
+        health["processes"] = sorted(pids)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -381,7 +331,7 @@ def create_app(model_path: str | os.PathLike | None = None, max_bytes: int = MAX
         name: str = Query("upload", max_length=255, description="the `file` of a raw image body"),
     ) -> JSONResponse:
         uploads = await read_uploads(request, max_bytes, max_files, name)
-        return _answer(await run(_predict_job, uploads, threshold, explain))
+        return _answer(await run(predict_job, uploads, threshold, explain))
 
     @app.post("/api/read", summary="the whole number in each image, as `digits read --json`",
               openapi_extra=UPLOAD_BODY, responses={**ERRORS, 501: {"description": "reading numbers is not installed"}})
@@ -400,46 +350,6 @@ def create_app(model_path: str | os.PathLike | None = None, max_bytes: int = MAX
             return _error(501, "reading numbers is not available")
         uploads = await read_uploads(request, max_bytes, max_files, name)
         # in a pool process the reader is that process's own import of the same module
-        return _answer(await run(_read_job if pool else _read_with(read_image), uploads, threshold, explain))
+        return _answer(await run(read_job if pool else read_with(read_image), uploads, threshold, explain))
 
     return app
-
-
-# ---- the work of a request, in a pool process (`processes=N`) --------------------------------
-
-WARM_S = 0.2  # each start-up job holds its process this long, so that each process gets one
-_WORKER: dict[str, Any] = {}
-
-
-def _start_worker(path: str) -> None:
-    """A pool process's initializer: its own model, loaded once."""
-    _WORKER["model"] = load_model(path)
-
-
-def _worker_pid(hold_s: float) -> int:
-    import time
-
-    time.sleep(hold_s)
-    return os.getpid()
-
-
-def _model(model: Model | None) -> Model:
-    return model if model is not None else _WORKER["model"]
-
-
-def _predict_job(model: Model | None, uploads: list[Upload], threshold: float, explain: bool) -> list[dict[str, Any]]:
-    return predict_uploads(_model(model), uploads, threshold, explain)
-
-
-def _read_job(model: Model | None, uploads: list[Upload], threshold: float, explain: bool) -> list[dict[str, Any]]:
-    from digits.recognize.read import read_image
-
-    return read_uploads_numbers(read_image, _model(model), uploads, threshold, explain)
-
-
-def _read_with(read_image: Callable) -> Callable:
-    """`_read_job` with the reader the app found (in threads, tests may stand one in)."""
-    def job(model: Model | None, uploads: list[Upload], threshold: float, explain: bool) -> list[dict[str, Any]]:
-        return read_uploads_numbers(read_image, _model(model), uploads, threshold, explain)
-    return job
-
