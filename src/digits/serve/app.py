@@ -60,7 +60,6 @@ from digits.serve.work import (
     Upload,
     predict_job,
     read_job,
-    read_with,
     start_worker,
 )
 from digits.storage import sha256_file
@@ -349,7 +348,8 @@ def create_app(model_path: str | os.PathLike | None = None, max_bytes: int = MAX
                 raise
             return _error(501, "reading numbers is not available")
         uploads = await read_uploads(request, max_bytes, max_files, name)
-        # in a pool process the reader is that process's own import of the same module
-        return _answer(await run(read_job if pool else read_with(read_image), uploads, threshold, explain))
+        if pool:  # a pool process uses its own import of the reader
+            return _answer(await run(read_job, uploads, threshold, explain))
+        return _answer(await run(read_job, uploads, threshold, explain, read_image))
 
     return app

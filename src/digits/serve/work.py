@@ -94,14 +94,10 @@ def predict_job(model: Model | None, uploads: list[Upload], threshold: float, ex
     return predict_uploads(_model(model), uploads, threshold, explain)
 
 
-def read_job(model: Model | None, uploads: list[Upload], threshold: float, explain: bool) -> list[dict[str, Any]]:
-    from digits.recognize.read import read_image
-
+def read_job(model: Model | None, uploads: list[Upload], threshold: float, explain: bool,
+             read_image: Callable | None = None) -> list[dict[str, Any]]:
+    """`read_uploads_numbers` with `read_image`, or (None, as in a pool process) this process's
+    own import of `digits.recognize.read`."""
+    if read_image is None:
+        from digits.recognize.read import read_image
     return read_uploads_numbers(read_image, _model(model), uploads, threshold, explain)
-
-
-def read_with(read_image: Callable) -> Callable:
-    """`read_job` with the reader the app found (in threads, tests may stand one in)."""
-    def job(model: Model | None, uploads: list[Upload], threshold: float, explain: bool) -> list[dict[str, Any]]:
-        return read_uploads_numbers(read_image, _model(model), uploads, threshold, explain)
-    return job
