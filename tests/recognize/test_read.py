@@ -178,6 +178,27 @@ def test_a_ruled_line_through_the_feet_does_not_join_the_digits():
     assert len(found) == 2
 
 
+def test_a_ruled_line_through_the_middle_of_the_digits_leaves_them_whole():
+    """Taking the line's ink where strokes cross it would cut every digit in two: halves
+    above and below the line, read as two lines of digits."""
+    found = segment.segment(grey(page(shapes=THREE, ruled_at=90)), Sure().predict)
+    assert len(found) == 3
+    for (_, y, _, h), (top, bottom) in zip((d.box for d in found), [(40, 160)] * 3, strict=True):
+        assert y <= top + 4 and y + h >= bottom - 4  # each box spans the whole digit
+
+
+def test_ink_beside_the_whole_band_is_a_thicker_line_not_strokes_crossing_it():
+    mask = np.zeros((20, 30), bool)
+    mask[8:13] = True  # a line 5 rows thick; the band found covers 3 of them
+    mask[2:18, 10] = True  # and one stroke crossing it
+    crossed = segment._crossed(mask, np.full(30, 9), 3)
+    assert crossed.all()  # every column has ink above and below the band: more than MAX_CROSSED
+    mask[8, :], mask[12, :] = False, False
+    mask[8:13, 10] = True
+    crossed = segment._crossed(mask, np.full(30, 9), 3)
+    assert np.flatnonzero(crossed).tolist() == [9, 10, 11]  # the stroke, and a neighbour either side
+
+
 @pytest.mark.parametrize("y", [175, 163], ids=["below", "touching"])
 def test_an_underline_is_not_a_digit_nor_part_of_one(y):
     """A total's underline, shorter than the page: apart from the digits, or joined to their

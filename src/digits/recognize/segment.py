@@ -83,6 +83,7 @@ STEP = 0.2  # candidate cuts start at least every this many line heights
 LINE_SLOPE = 0.08  # ruled lines are looked for up to this slope (4.6 degrees) ...
 LINE_THICK = 0.06  # ... at most this share of the image height thick ...
 LINE_SPAN = 0.85  # ... with ink in this share of the columns
+MAX_CROSSED = 0.5  # strokes cross at most this share of a ruled line's columns
 MAX_DIGITS = 20  # more marks than this on one line is not a number
 RULE_LONG = 1.5  # a straight line this many digit heights long is a rule, not a stroke ...
 RULE_THIN = 0.2  # ... at most this share of the digits' height thick
@@ -455,7 +456,10 @@ def _without_ruled_lines(x: np.ndarray) -> np.ndarray:
     runs across nearly the whole image at a slight slope (a ledger's line, photographed a
     little askew, which the straight openings of `normalize` miss). Each slope in
     +-LINE_SLOPE is tried by shearing the ink pixels' rows; where a band at most LINE_THICK
-    of the height thick holds ink in LINE_SPAN of the columns, its ink is removed."""
+    of the height thick holds ink in LINE_SPAN of the columns, its ink is removed, but for
+    the columns where a stroke crosses the line (ink just above and just below the band):
+    there the ink is the digit's, and taking it would cut the digit in two (its halves
+    then read as two lines of digits, or as other digits)."""
     h, w = x.shape
     # the faint-ink threshold of `_pieces`: a line fainter than the digits still joins them
     otsu = _otsu(x)
@@ -482,13 +486,31 @@ def _without_ruled_lines(x: np.ndarray) -> np.ndarray:
             sel = (r >= top + lo_r) & (r < top + lo_r + thick)
             span = np.unique(xs[sel]).size / w
             if span >= LINE_SPAN and (best is None or span > best[0]):
-                best = (span, sel)
+                best = (span, sel, top + lo_r, shift)
         if best is None:
             break
-        sel = best[1]
+        sel, top, shift = best[1:]
+        crossed = _crossed(mask, top + shift, thick)
+        if crossed.mean() <= MAX_CROSSED:  # else ink all along beside the band: the line is thicker
+            sel &= ~crossed[xs]
         out[ys[sel], xs[sel]] = 0.0
         mask[ys[sel], xs[sel]] = False
     return out
+
+
+def _crossed(mask: np.ndarray, top: np.ndarray, thick: int) -> np.ndarray:
+    """Per column, whether a stroke crosses the band of `thick` rows starting at row `top`
+    (per column): ink in the row just above it and in the row just below it, in that column
+    or a neighbour (a slanted stroke)."""
+    h, w = mask.shape
+    cols = np.arange(w)
+    above, below = top - 1, top + thick
+
+    def ink(rows: np.ndarray) -> np.ndarray:
+        hit = mask[np.clip(rows, 0, h - 1), cols] & (rows >= 0) & (rows < h)
+        return hit | np.r_[False, hit[:-1]] | np.r_[hit[1:], False]
+
+    return ink(above) & ink(below)
 
 
 def _working(grey: np.ndarray, offset: tuple[float, float]) -> tuple[_Frame, np.ndarray, bool]:
