@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -86,9 +84,9 @@ def _mnist(mnist_source):
         yield
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A git+DVC copy of the project with params shrunk to a small slice, already reproduced."""
+def small_project(tmp_path_factory: pytest.TempPathFactory, *targets: str) -> tuple[Path, str]:
+    """A git+DVC copy of the project with params shrunk to a small slice, reproduced (up to
+    `targets`, else all of it) and committed; and what `dvc repro` printed."""
     proj = tmp_path_factory.mktemp("proj")
     for item in ("stages", "src", "dvc.yaml", ".gitignore"):
         src = ROOT / item
@@ -107,10 +105,19 @@ def project(tmp_path_factory) -> Path:
     sh([str(BIN / "dvc"), "config", "core.analytics", "false"], proj)
     sh(["git", "add", "-A"], proj)
     sh(["git", "commit", "-q", "-m", "project"], proj)  # dvclive needs a commit to compare against
-    res = sh([str(BIN / "dvc"), "repro"], proj)
-    assert "Running stage 'fetch'" in res.stdout and "Running stage 'plots'" in res.stdout
+    res = sh([str(BIN / "dvc"), "repro", *targets], proj)
     sh(["git", "add", "-A"], proj)
     sh(["git", "commit", "-q", "-m", "small pipeline"], proj)
+    return proj, res.stdout
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """The small project, every stage reproduced. (The tests that retrain it are in
+    test_pipeline_training.py, with a project of their own: pytest-xdist runs the two files
+    side by side.)"""
+    proj, out = small_project(tmp_path_factory)
+    assert "Running stage 'fetch'" in out and "Running stage 'plots'" in out
     return proj
 
 
@@ -198,44 +205,3 @@ def test_exp_run_reruns_only_downstream_of_train(project):
     sh([str(BIN / "dvc"), "exp", "apply", "one-epoch"], project)  # leave the workspace at a known state
     sh(["git", "checkout", "-q", "--", "."], project)
     sh([str(BIN / "dvc"), "checkout", "-q"], project, check=False)
-
-
-def test_force_repro_twice_gives_identical_metrics(project):
-    runs = []
-    for _ in range(2):
-        sh([str(BIN / "dvc"), "repro", "--force", "--single-item", "train", "evaluate"], project)
-        runs.append({f: (project / f).read_text() for f in ("metrics/test.json", "metrics/train/metrics.json",
-                                                            "metrics/predictions.csv")})
-    assert runs[0] == runs[1]
-
-
-def test_sigkill_mid_training_loses_nothing_and_repro_recovers(project):
-    model = project / "models/model.keras"
-    before = model.read_bytes()
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["train"]["epochs"] = 50  # long enough to be killed mid-epoch
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    proc = subprocess.Popen([str(BIN / "dvc"), "repro", "train"], cwd=project, start_new_session=True,
-                            env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    step_file = None
-    while time.time() < deadline:  # wait until at least one epoch has been logged
-        hits = list((project / "metrics").glob(".tmp-*-train/plots/metrics/train/loss.tsv"))
-        if hits and len(hits[0].read_text().splitlines()) >= 2:
-            step_file = hits[0]
-            break
-        time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert step_file is not None, "training never logged an epoch"
-    # the declared outputs are the previous ones or absent, never partial
-    assert not model.exists() or model.read_bytes() == before
-    assert not (project / "models/model.tflite").exists() or (project / "models/model.tflite").stat().st_size > 0
-    params["train"]["epochs"] = 2
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    sh([str(BIN / "dvc"), "repro"], project)
-    assert model.is_file()
-    assert not list((project / "metrics").glob(".tmp-*"))  # the killed run's temporary is gone
-    status = sh([str(BIN / "dvc"), "status"], project).stdout
-    assert "up to date" in status
