@@ -187,6 +187,35 @@ def test_a_ruled_line_through_the_middle_of_the_digits_leaves_them_whole():
         assert y <= top + 4 and y + h >= bottom - 4  # each box spans the whole digit
 
 
+HYPHENATED = [("line", [(60, 40), (60, 160)]), ("ellipse", [(110, 40), (190, 160)]),
+              ("line", [(214, 102), (256, 98)]),  # the hyphen, 4 px thick, a little askew, ...
+              ("ellipse", [(280, 40), (360, 160)]), ("line", [(410, 40), (410, 160)])]
+# ... a fifth of the digits' height from either neighbour: close enough to be joined to one
+
+
+def test_a_hyphen_between_groups_of_digits_is_no_digit_nor_part_of_one():
+    found = segment.segment(grey(page(size=(480, 200), shapes=HYPHENATED, width=4)), Sure().predict)
+    assert len(found) == 4
+    lefts, rights = [d.box[0] for d in found], [d.box[0] + d.box[2] for d in found]
+    assert rights[1] < 214 and lefts[2] > 256  # the hyphen's columns are in no digit's box
+
+
+def test_a_flat_stroke_over_a_digit_or_close_beside_it_is_no_hyphen():
+    line_h = 100.0
+    boxes = np.array([[0, 0, 100, 60], [45, 80, 55, 120], [0, 140, 100, 200],  # digit, dash, digit
+                      [0, 300, 12, 360], [20, 300, 100, 360],  # a 5's bar over its body
+                      [45, 362, 55, 400],  # a flat stroke 2 px beside a digit
+                      [50, 500, 100, 540], [50, 550, 60, 590]])  # a small 5, its bar beside its top
+    idx = list(range(len(boxes)))
+    assert segment._hyphen(boxes, 1, idx, line_h)
+    assert not segment._hyphen(boxes, 3, idx, line_h)  # over its digit, and at the top of the line
+    assert not segment._hyphen(boxes, 5, idx, line_h)  # not clear of the digit before it
+    assert not segment._hyphen(boxes, 7, idx, line_h)  # mid-line, but level with its digit's top
+    tall_dash = boxes.copy()
+    tall_dash[1] = [35, 80, 65, 120]  # 30 % of the line tall: a digit's stroke, not a dash
+    assert not segment._hyphen(tall_dash, 1, idx, line_h)
+
+
 def test_ink_beside_the_whole_band_is_a_thicker_line_not_strokes_crossing_it():
     mask = np.zeros((20, 30), bool)
     mask[8:13] = True  # a line 5 rows thick; the band found covers 3 of them

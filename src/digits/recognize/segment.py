@@ -61,6 +61,8 @@ GAP = 1.0  # pieces this close (working pixels) are one: less than for one digit
 #            joins a hairline's dashes, since here it would also join neighbouring digits
 DIGIT_HEIGHT = 0.4  # pieces at least this share of the tallest piece's height are digit-sized
 OVERLAP = 0.8  # two tall pieces overlapping in x by this share of the narrower are one digit
+HYPHEN_TALL = 0.25  # a flat piece less tall than this (line heights) between digits is a dash ...
+HYPHEN_GAP = 0.05  # ... at least this far from the digits either side
 SPECK = 0.15  # pieces smaller than this share of the line height (both ways) are specks
 LEVEL_DEG = 4.0  # a line slanted more than this is turned level first
 # Touching digits. The costs were set on 120 numbers composed from MNIST's *validation* digits
@@ -220,6 +222,39 @@ def _group(boxes: np.ndarray, idx: list[int], line_h: float) -> list[list[int]]:
                 break
     # What stays small after joining is a speck, a dash or a stray mark, not a digit.
     return [g for g in groups if (span(g)[2] - span(g)[0]) >= 0.35 * line_h]
+
+
+def _hyphen(boxes: np.ndarray, i: int, idx: list[int], line_h: float) -> bool:
+    """Whether piece i is a hyphen or dash between groups of digits (a phone number's
+    555-1234): a short flat stroke (less than HYPHEN_TALL line heights tall, at least twice as
+    wide), beside the digits, at least HYPHEN_GAP line heights clear of any (the bar of a 5
+    or a 7's crossbar lies over its digit), its middle in the middle half of the line's
+    digits and of the pieces either side of it."""
+    t, lf, b, r = boxes[i].tolist()
+    if b - t >= HYPHEN_TALL * line_h or 2 * (b - t) > r - lf:
+        return False
+    tall = [j for j in idx if boxes[j, 2] - boxes[j, 0] >= 0.5 * line_h]
+    if not tall:
+        return False
+    # clear of the digits either side (the bar of a small 5 can lie beside its body, close)
+    clear = HYPHEN_GAP * line_h
+    if not all(boxes[j, 3] <= lf - clear or boxes[j, 1] >= r + clear for j in idx if j != i):
+        return False
+    # in the middle half of the line's digits and of its neighbours: a small 5's bar written
+    # beside its body is level with the body's top
+    left = [j for j in idx if boxes[j, 3] <= lf]
+    right = [j for j in idx if boxes[j, 1] >= r]
+    around = [tall]
+    if left:
+        around.append([max(left, key=lambda j: boxes[j, 3])])
+    if right:
+        around.append([min(right, key=lambda j: boxes[j, 1])])
+    mid = (t + b) / 2
+    for js in around:
+        top, bottom = float(np.median(boxes[js, 0])), float(np.median(boxes[js, 2]))
+        if not 0.25 <= (mid - top) / max(bottom - top, 1.0) <= 0.75:
+            return False
+    return True
 
 
 def _cut_paths(m: np.ndarray, columns: list[int], band: int) -> list[np.ndarray]:
@@ -384,7 +419,7 @@ def _segment_working(x: np.ndarray, crop: bool, classify: Classify
     """Digit masks (full-size, working pixels) with their boxes, left to right, and for a
     blurred digit that is a piece of its own its grey levels (`normalize._soft`)."""
     x, labels, boxes, keep, line_h, med = _line_pieces(x, crop)
-    groups = _group(boxes, keep, line_h)
+    groups = _group(boxes, [i for i in keep if not _hyphen(boxes, i, keep, line_h)], line_h)
     if not groups:
         raise DigitsError("no digits found")
     if len(groups) > MAX_DIGITS:
