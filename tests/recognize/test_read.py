@@ -216,6 +216,30 @@ def test_a_flat_stroke_over_a_digit_or_close_beside_it_is_no_hyphen():
     assert not segment._hyphen(tall_dash, 1, idx, line_h)
 
 
+def comb(boxes: int, left: int = 40, side: int = 100, top: int = 30, height: int = 140) -> list:
+    """A form's comb field: a row of `boxes` boxes, as thin printed lines."""
+    right = left + boxes * side
+    return ([("line", [(left, top), (right, top)]), ("line", [(left, top + height), (right, top + height)])]
+            + [("line", [(left + k * side, top), (left + k * side, top + height)]) for k in range(boxes + 1)])
+
+
+def test_digits_in_a_comb_field_are_read_without_its_boxes():
+    """The bars between the boxes are straight, upright and all alike: not 1s. The last digit,
+    a 1, touches its box's left bar."""
+    digits = [("ellipse", [(65, 55), (115, 145)]), ("line", [(190, 50), (190, 150)]),
+              ("ellipse", [(265, 55), (315, 145)]), ("line", [(345, 50), (345, 150)])]
+    im = Image.new("L", (480, 200), 255)
+    d = ImageDraw.Draw(im)
+    for _, pts in comb(4):
+        d.line(pts, fill=60, width=2)
+    for kind, pts in digits:
+        (d.line if kind == "line" else d.ellipse)(pts, **({"fill": 0} if kind == "line" else {"outline": 0}), width=7)
+    found = segment.segment(grey(im), Sure().predict)
+    assert len(found) == 4
+    for (x, _, w, _), k in zip((f.box for f in found), range(4), strict=True):
+        assert 40 + 100 * k < x and x + w < 40 + 100 * (k + 1) + 2  # each digit within its box, no bar
+
+
 def test_ink_beside_the_whole_band_is_a_thicker_line_not_strokes_crossing_it():
     mask = np.zeros((20, 30), bool)
     mask[8:13] = True  # a line 5 rows thick; the band found covers 3 of them

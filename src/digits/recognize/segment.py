@@ -26,6 +26,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -40,6 +41,7 @@ from digits.recognize.normalize import (
     WORK_MIN,
     Pieces,
     _background,
+    _frames,
     _half_maximum,
     _ink_map,
     _otsu,
@@ -89,6 +91,8 @@ MAX_CROSSED = 0.5  # strokes cross at most this share of a ruled line's columns
 MAX_DIGITS = 20  # more marks than this on one line is not a number
 RULE_LONG = 1.5  # a straight line this many digit heights long is a rule, not a stroke ...
 RULE_THIN = 0.2  # ... at most this share of the digits' height thick
+SEPARATORS = 3  # this many straight upright bars of one height in a row are a comb field's ...
+SEPARATOR_ALIGN = 0.05  # ... their tops and bottoms level within this share of their height
 
 
 @dataclass
@@ -138,10 +142,19 @@ def _line_pieces(x: np.ndarray, crop: bool
     labels, boxes, the indices kept, the line height, the background level. Raises
     DigitsError for no digits or several lines."""
     pc = _pieces(x, crop, gap=GAP)
+    # Printed structure, each looked for in what the one before left: a rule under the number,
+    # a form's boxes, then the bars between the boxes of a comb field.
+    def without(found: np.ndarray | None) -> tuple[np.ndarray, Pieces]:
+        if found is None:
+            return x, pc
+        less = np.where(found, pc.med, x)
+        return less, _pieces(less, crop, gap=GAP)
+
     rules = _rules(pc)
-    if rules is not None:
-        x = np.where(rules, pc.med, x)
-        pc = _pieces(x, crop, gap=GAP)
+    x, pc = without(rules)
+    frames = _frames(pc)
+    x, pc = without(frames)
+    x, pc = without(_separators(pc, frames if rules is None else rules if frames is None else rules | frames))
     boxes = pc.boxes
     live = np.flatnonzero(pc.mass > 0)
     if live.size == 0:
@@ -560,6 +573,52 @@ def _working(grey: np.ndarray, offset: tuple[float, float]) -> tuple[_Frame, np.
         x = np.maximum(_without_lines(x), 0)
     x = _without_ruled_lines(x)
     return _Frame(scale=scale, offset=offset), x, crop
+
+
+def _bar(m: np.ndarray) -> bool:
+    """Whether mask `m` (a piece cropped to its box, turned so the bar lies along the rows)
+    is a straight line and nothing else: a digit touching a bar is more than the line."""
+    line = _side(m, m.shape[0])
+    return line is not None and int((line & m).sum()) >= 0.9 * int(m.sum())
+
+
+def _separators(pc: Pieces, printed: np.ndarray | None) -> np.ndarray | None:
+    """The pixels of the printed bars between the boxes of a comb field (a row of boxes on a
+    form, one digit in each), or None. With its outer sides gone (`normalize._frames`, or its
+    top and bottom as ruled lines), each bar is a piece of its own, a 1 to the classifier. A
+    bar is straight, thin and upright (its side strays at most FRAME_STRAY pixels from a
+    straight line, as a printed frame's side, `normalize._side`), and printed where it runs
+    from one line of the `printed` frames and rules just taken away to another (the field's
+    top and bottom), or where SEPARATORS or more such
+    bars have the same top and bottom, within SEPARATOR_ALIGN of their height: a writer's 1s
+    are neither that straight nor that even."""
+    top, left, bottom, right = pc.boxes.T
+    bh, bw = bottom - top, right - left
+    cand = [i for i in np.flatnonzero((pc.mass > 0) & (bh >= 8) & (bw <= RULE_THIN * bh)).tolist()
+            if _bar((pc.labels[top[i]:bottom[i], left[i]:right[i]] == i + 1).T)]
+    bars: set[int] = set()
+    for i in cand:
+        tol = int(max(2.0, SEPARATOR_ALIGN * bh[i]))
+        row = [j for j in cand if abs(top[j] - top[i]) <= tol and abs(bottom[j] - bottom[i]) <= tol]
+        if len(row) >= SEPARATORS:
+            bars.update(row)
+        elif printed is not None:
+            t, lf, b, r = int(top[i]), int(left[i]), int(bottom[i]), int(right[i])
+            if printed[max(0, t - 1 - tol):t + tol, lf:r].any() and printed[max(0, b - tol):b + 1 + tol, lf:r].any():
+                bars.add(i)
+    if not bars:
+        return None
+    found = np.asarray(sorted(bars))
+    out = np.isin(pc.labels, found + 1)
+    # A bar a digit touches is part of the digit's piece: the field's other bars give its
+    # height and width, and what runs upright that long and no thicker is a bar too.
+    height, width = float(np.median(bh[found])), float(np.median(bw[found]))
+    y0, y1 = int(top[found].min()), int(bottom[found].max())
+    band = np.zeros(pc.labels.shape, np.uint8)
+    band[y0:y1] = pc.labels[y0:y1] > 0
+    long = cv2.morphologyEx(band, cv2.MORPH_OPEN, np.ones((max(3, int(0.9 * height)), 1), np.uint8))
+    thick = cv2.morphologyEx(long, cv2.MORPH_OPEN, np.ones((1, int(2 * width) + 2), np.uint8))
+    return out | ((long > 0) & (thick == 0))
 
 
 def _rules(pc: Pieces) -> np.ndarray | None:
