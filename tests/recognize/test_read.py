@@ -240,6 +240,17 @@ def test_digits_in_a_comb_field_are_read_without_its_boxes():
         assert 40 + 100 * k < x and x + w < 40 + 100 * (k + 1) + 2  # each digit within its box, no bar
 
 
+def test_a_ring_drawn_around_the_number_is_no_digit():
+    """Around three marks, clear of them; narrower than the page (else its top and bottom
+    would go as ruled lines)."""
+    marks = [("line", [(150, 90), (150, 210)]), ("ellipse", [(250, 90), (330, 210)]),
+             ("line", [(400, 90), (460, 90), (420, 210)])]
+    ring = ("ellipse", [(60, 30), (540, 270)])
+    found = segment.segment(grey(page(size=(800, 300), shapes=[ring] + marks, width=7)), Sure().predict)
+    centres = [x + w / 2 for x, _, w, _ in (d.box for d in found)]
+    assert len(centres) == 3 and np.allclose(centres, [150, 290, 430], atol=4)
+
+
 def test_ink_beside_the_whole_band_is_a_thicker_line_not_strokes_crossing_it():
     mask = np.zeros((20, 30), bool)
     mask[8:13] = True  # a line 5 rows thick; the band found covers 3 of them

@@ -91,6 +91,8 @@ MAX_CROSSED = 0.5  # strokes cross at most this share of a ruled line's columns
 MAX_DIGITS = 20  # more marks than this on one line is not a number
 RULE_LONG = 1.5  # a straight line this many digit heights long is a rule, not a stroke ...
 RULE_THIN = 0.2  # ... at most this share of the digits' height thick
+AROUND = 2  # a piece whose box holds this many digit-sized pieces is drawn around them ...
+INSIDE_TALL = 0.3  # ... each at least this share of its height
 SEPARATORS = 3  # this many straight upright bars of one height in a row are a comb field's ...
 SEPARATOR_ALIGN = 0.05  # ... their tops and bottoms level within this share of their height
 
@@ -143,7 +145,7 @@ def _line_pieces(x: np.ndarray, crop: bool
     DigitsError for no digits or several lines."""
     pc = _pieces(x, crop, gap=GAP)
     # Printed structure, each looked for in what the one before left: a rule under the number,
-    # a form's boxes, then the bars between the boxes of a comb field.
+    # a form's boxes, the bars between the boxes of a comb field, then a ring drawn around it.
     def without(found: np.ndarray | None) -> tuple[np.ndarray, Pieces]:
         if found is None:
             return x, pc
@@ -155,6 +157,7 @@ def _line_pieces(x: np.ndarray, crop: bool
     frames = _frames(pc)
     x, pc = without(frames)
     x, pc = without(_separators(pc, frames if rules is None else rules if frames is None else rules | frames))
+    x, pc = without(_around(pc))
     boxes = pc.boxes
     live = np.flatnonzero(pc.mass > 0)
     if live.size == 0:
@@ -573,6 +576,21 @@ def _working(grey: np.ndarray, offset: tuple[float, float]) -> tuple[_Frame, np.
         x = np.maximum(_without_lines(x), 0)
     x = _without_ruled_lines(x)
     return _Frame(scale=scale, offset=offset), x, crop
+
+
+def _around(pc: Pieces) -> np.ndarray | None:
+    """The pixels of marks drawn around the number (a ring or a box around it, to point it
+    out), or None: a piece whose box holds AROUND or more digit-sized pieces (at least
+    INSIDE_TALL of its own height) is no digit; a digit holds at most a speck."""
+    top, left, bottom, right = pc.boxes.T
+    live = np.flatnonzero(pc.mass > 0)
+    rings = []
+    for i in live.tolist():
+        inside = ((live != i) & (top[live] > top[i]) & (bottom[live] < bottom[i]) & (left[live] > left[i])
+                  & (right[live] < right[i]) & (bottom[live] - top[live] >= INSIDE_TALL * (bottom[i] - top[i])))
+        if int(inside.sum()) >= AROUND:
+            rings.append(i)
+    return np.isin(pc.labels, np.asarray(rings) + 1) if rings else None
 
 
 def _bar(m: np.ndarray) -> bool:
