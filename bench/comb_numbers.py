@@ -14,24 +14,16 @@ goes through `read_image`, the path of `digits read`.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
+from _variants import run
 
-from digits.loading import load_model, resolve_model_path
 from digits.pipeline import wild
-from digits.recognize import segment
-from digits.recognize.normalize import load_image_bytes
-from digits.recognize.read import read_image
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
-def make(i: int, x: np.ndarray, y: np.ndarray, seed: int) -> tuple[str, bytes, bytes]:
-    """Number i: its label, the file without the boxes and the file with them."""
+def make(i: int, x: np.ndarray, y: np.ndarray, seed: int) -> tuple[str, dict[str, bytes]]:
+    """Number i: its label and its files, without the boxes and in them."""
     rng = np.random.default_rng([seed, i])
     n = int(rng.integers(3, 8))
     pick = rng.choice(len(x), n, replace=False)
@@ -52,39 +44,15 @@ def make(i: int, x: np.ndarray, y: np.ndarray, seed: int) -> tuple[str, bytes, b
     paper, ink = wild._paper(rng), wild._dark_ink(rng)
     plain = wild.encode(wild.ink_on(digits, paper, ink)).data
     boxed = wild.encode(wild.ink_on(digits, wild.ink_on(np.maximum.reduce(frame), paper, (60, 60, 60)), ink)).data
-    return "".join(str(int(y[j])) for j in pick), plain, boxed
+    return "".join(str(int(y[j])) for j in pick), {"plain": plain, "comb": boxed}
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=None, help="the .tflite (default: the pipeline's)")
-    ap.add_argument("--val", default=str(ROOT / "data/prepared/val.npz"), help="validation digits (preprocess)")
-    ap.add_argument("--n", type=int, default=100)
-    ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--out", default=str(ROOT / "bench/results/comb_numbers.json"))
-    args = ap.parse_args()
-    model = load_model(resolve_model_path(args.model))
-    d = np.load(args.val)
-    x, y = d["x"], d["y"]
-    find = segment._separators
-    exact = {"without the boxes": 0, "in a comb": 0, "in a comb, bars left in": 0}
-    for i in range(args.n):
-        label, plain, boxed = make(i, x, y, args.seed)
-        exact["without the boxes"] += read_image(model, load_image_bytes(plain)).number == label
-        exact["in a comb"] += read_image(model, load_image_bytes(boxed)).number == label
-        segment._separators = lambda pieces, printed: None
-        try:
-            exact["in a comb, bars left in"] += read_image(model, load_image_bytes(boxed)).number == label
-        finally:
-            segment._separators = find
-        if (i + 1) % 20 == 0:
-            print(f"  {i + 1}/{args.n}", file=sys.stderr)
-    for k, v in exact.items():
-        print(f"{k:28s} {v}/{args.n} read exactly ({v / args.n:.0%})")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"n": args.n, "seed": args.seed, "exact": exact}, indent=2) + "\n")
-    print(f"wrote {args.out}")
-    return 0
+    return run(__doc__, make, {
+        "without the boxes": ("plain", None),
+        "in a comb": ("comb", None),
+        "in a comb, bars left in": ("comb", ("_separators", lambda pieces, printed: None)),
+    }, seed=13, out="comb_numbers.json")
 
 
 if __name__ == "__main__":

@@ -17,20 +17,12 @@ without the hyphen is the reference), each file goes through `read_image`, the p
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
+from _variants import run
 
-from digits.loading import load_model, resolve_model_path
 from digits.pipeline import numbers, wild
-from digits.recognize import segment
-from digits.recognize.normalize import load_image_bytes
-from digits.recognize.read import read_image
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _gap(cov: np.ndarray) -> tuple[int, int] | None:
@@ -51,8 +43,8 @@ def _gap(cov: np.ndarray) -> tuple[int, int] | None:
     return best
 
 
-def make(i: int, x: np.ndarray, y: np.ndarray, seed: int) -> tuple[str, bytes, bytes] | None:
-    """Number i: its label, the file without the hyphen and the file with it (None when the
+def make(i: int, x: np.ndarray, y: np.ndarray, seed: int) -> tuple[str, dict[str, bytes]] | None:
+    """Number i: its label and its files, without the hyphen and with it (None when the
     number has no gap between digits to widen)."""
     rng = np.random.default_rng([seed, i])
     pick = rng.choice(len(x), int(rng.integers(4, 10)), replace=False)
@@ -77,47 +69,15 @@ def make(i: int, x: np.ndarray, y: np.ndarray, seed: int) -> tuple[str, bytes, b
     paper, ink = wild._paper(rng), wild._dark_ink(rng)
     plain = wild.encode(wild.ink_on(wild.paste((h, w), wide, top, left), paper, ink)).data
     dashed = wild.encode(wild.ink_on(wild.paste((h, w), np.maximum(wide, dash), top, left), paper, ink)).data
-    return "".join(str(int(y[j])) for j in pick), plain, dashed
+    return "".join(str(int(y[j])) for j in pick), {"plain": plain, "hyphenated": dashed}
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=None, help="the .tflite (default: the pipeline's)")
-    ap.add_argument("--val", default=str(ROOT / "data/prepared/val.npz"), help="validation digits (preprocess)")
-    ap.add_argument("--n", type=int, default=100)
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--out", default=str(ROOT / "bench/results/hyphenated_numbers.json"))
-    args = ap.parse_args()
-    model = load_model(resolve_model_path(args.model))
-    d = np.load(args.val)
-    x, y = d["x"], d["y"]
-    rule = segment._hyphen
-    exact = {"without the hyphen": 0, "hyphenated": 0, "hyphenated, no hyphen rule": 0}
-    made = 0
-    i = 0
-    while made < args.n:
-        number = make(i, x, y, args.seed)
-        i += 1
-        if number is None:
-            continue
-        made += 1
-        label, plain, dashed = number
-        exact["without the hyphen"] += read_image(model, load_image_bytes(plain)).number == label
-        exact["hyphenated"] += read_image(model, load_image_bytes(dashed)).number == label
-        segment._hyphen = lambda *a: False
-        try:
-            exact["hyphenated, no hyphen rule"] += read_image(model, load_image_bytes(dashed)).number == label
-        finally:
-            segment._hyphen = rule
-        if made % 20 == 0:
-            print(f"  {made}/{args.n}", file=sys.stderr)
-    for k, v in exact.items():
-        print(f"{k:28s} {v}/{args.n} read exactly ({v / args.n:.0%})")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"n": args.n, "seed": args.seed, "skipped_without_a_gap": i - made,
-                                          "exact": exact}, indent=2) + "\n")
-    print(f"wrote {args.out}")
-    return 0
+    return run(__doc__, make, {
+        "without the hyphen": ("plain", None),
+        "hyphenated": ("hyphenated", None),
+        "hyphenated, no hyphen rule": ("hyphenated", ("_hyphen", lambda *a: False)),
+    }, seed=7, out="hyphenated_numbers.json")
 
 
 if __name__ == "__main__":

@@ -15,20 +15,12 @@ path of `digits read`.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
+from _variants import run
 
-from digits.loading import load_model, resolve_model_path
 from digits.pipeline import numbers, wild
-from digits.recognize import segment
-from digits.recognize.normalize import load_image_bytes
-from digits.recognize.read import read_image
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def make(i: int, x: np.ndarray, y: np.ndarray, seed: int) -> tuple[str, dict[str, bytes]]:
@@ -55,37 +47,12 @@ def make(i: int, x: np.ndarray, y: np.ndarray, seed: int) -> tuple[str, dict[str
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=None, help="the .tflite (default: the pipeline's)")
-    ap.add_argument("--val", default=str(ROOT / "data/prepared/val.npz"), help="validation digits (preprocess)")
-    ap.add_argument("--n", type=int, default=100)
-    ap.add_argument("--seed", type=int, default=17)
-    ap.add_argument("--out", default=str(ROOT / "bench/results/marked_numbers.json"))
-    args = ap.parse_args()
-    model = load_model(resolve_model_path(args.model))
-    d = np.load(args.val)
-    x, y = d["x"], d["y"]
-    rule = segment._around
-    exact = {"unmarked": 0, "in a ring": 0, "in a ring, no ring rule": 0, "in a box": 0}
-    for i in range(args.n):
-        label, files = make(i, x, y, args.seed)
-        right = {kind: read_image(model, load_image_bytes(data)).number == label for kind, data in files.items()}
-        exact["unmarked"] += right["unmarked"]
-        exact["in a ring"] += right["ring"]
-        exact["in a box"] += right["box"]
-        segment._around = lambda pieces: None
-        try:
-            exact["in a ring, no ring rule"] += read_image(model, load_image_bytes(files["ring"])).number == label
-        finally:
-            segment._around = rule
-        if (i + 1) % 20 == 0:
-            print(f"  {i + 1}/{args.n}", file=sys.stderr)
-    for k, v in exact.items():
-        print(f"{k:28s} {v}/{args.n} read exactly ({v / args.n:.0%})")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"n": args.n, "seed": args.seed, "exact": exact}, indent=2) + "\n")
-    print(f"wrote {args.out}")
-    return 0
+    return run(__doc__, make, {
+        "unmarked": ("unmarked", None),
+        "in a ring": ("ring", None),
+        "in a ring, no ring rule": ("ring", ("_around", lambda pieces: None)),
+        "in a box": ("box", None),
+    }, seed=17, out="marked_numbers.json")
 
 
 if __name__ == "__main__":
