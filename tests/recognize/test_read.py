@@ -251,6 +251,27 @@ def test_a_ring_drawn_around_the_number_is_no_digit():
     assert len(centres) == 3 and np.allclose(centres, [150, 290, 430], atol=4)
 
 
+def pieces(boxes: list[tuple[int, int, int, int]], shape: tuple[int, int] = (220, 800)) -> segment.Pieces:
+    """Pieces that fill their boxes (top, left, bottom, right)."""
+    labels = np.zeros(shape, np.int32)
+    for k, (t, lf, b, r) in enumerate(boxes):
+        labels[t:b, lf:r] = k + 1
+    return segment.Pieces(labels=labels, boxes=np.array(boxes), mass=np.ones(len(boxes)),
+                          at_edge=np.zeros(len(boxes), bool), med=0.0, sigma=1.0)
+
+
+def test_two_straight_bars_are_the_sides_of_a_box_when_taller_than_the_marks_between_them():
+    """A table's cell, its top and bottom gone as ruled lines: two straight bars beside the
+    number, taller than the digits between them. Two straight 1s of one height are not."""
+    sides = [(25, 200, 195, 202), (25, 640, 195, 642)]
+    digits = [(50, 280, 170, 286), (50, 380, 170, 460), (50, 520, 170, 580)]
+    found = segment._separators(pieces(sides + digits), None)
+    assert found is not None and found[100, 201] and found[100, 641] and not found[100, 282]
+    ones = [(50, 200, 170, 203), (50, 640, 170, 643)]  # as tall as the digits: 1s, not sides
+    assert segment._separators(pieces(ones + digits[1:]), None) is None
+    assert segment._separators(pieces(sides), None) is None  # nothing between them
+
+
 def test_ink_beside_the_whole_band_is_a_thicker_line_not_strokes_crossing_it():
     mask = np.zeros((20, 30), bool)
     mask[8:13] = True  # a line 5 rows thick; the band found covers 3 of them

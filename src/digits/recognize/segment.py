@@ -94,6 +94,7 @@ RULE_THIN = 0.2  # ... at most this share of the digits' height thick
 AROUND = 2  # a piece whose box holds this many digit-sized pieces is drawn around them ...
 INSIDE_TALL = 0.3  # ... each at least this share of its height
 SEPARATORS = 3  # this many straight upright bars of one height in a row are a comb field's ...
+SIDE_TALL = 0.9  # two such bars with only marks less tall than this share of them between are a box's sides
 SEPARATOR_ALIGN = 0.05  # ... their tops and bottoms level within this share of their height
 
 
@@ -593,6 +594,16 @@ def _around(pc: Pieces) -> np.ndarray | None:
     return np.isin(pc.labels, np.asarray(rings) + 1) if rings else None
 
 
+def _sides(pc: Pieces, row: list[int]) -> bool:
+    """Whether level bars `row` are the sides of a box around the number (its top and bottom
+    gone as ruled lines): they have marks between them, and are taller than all of those."""
+    top, left, bottom, right = pc.boxes.T
+    live = np.flatnonzero(pc.mass > 0)
+    between = live[(left[live] > left[row].min()) & (right[live] < right[row].max()) & ~np.isin(live, row)]
+    tallest = SIDE_TALL * float((bottom[row] - top[row]).min())
+    return between.size > 0 and bool(np.all(bottom[between] - top[between] < tallest))
+
+
 def _bar(m: np.ndarray) -> bool:
     """Whether mask `m` (a piece cropped to its box, turned so the bar lies along the rows)
     is a straight line and nothing else: a digit touching a bar is more than the line."""
@@ -607,7 +618,8 @@ def _separators(pc: Pieces, printed: np.ndarray | None) -> np.ndarray | None:
     bar is straight, thin and upright (its side strays at most FRAME_STRAY pixels from a
     straight line, as a printed frame's side, `normalize._side`), and printed where it runs
     from one line of the `printed` frames and rules just taken away to another (the field's
-    top and bottom), or where SEPARATORS or more such
+    top and bottom), where two such bars are taller than everything between them (a box's
+    sides, `_sides`), or where SEPARATORS or more such
     bars have the same top and bottom, within SEPARATOR_ALIGN of their height: a writer's 1s
     are neither that straight nor that even."""
     top, left, bottom, right = pc.boxes.T
@@ -618,7 +630,7 @@ def _separators(pc: Pieces, printed: np.ndarray | None) -> np.ndarray | None:
     for i in cand:
         tol = int(max(2.0, SEPARATOR_ALIGN * bh[i]))
         row = [j for j in cand if abs(top[j] - top[i]) <= tol and abs(bottom[j] - bottom[i]) <= tol]
-        if len(row) >= SEPARATORS:
+        if len(row) >= SEPARATORS or (len(row) >= 2 and _sides(pc, row)):
             bars.update(row)
         elif printed is not None:
             t, lf, b, r = int(top[i]), int(left[i]), int(bottom[i]), int(right[i])
