@@ -94,8 +94,8 @@ RULE_THIN = 0.2  # ... at most this share of the digits' height thick
 AROUND = 2  # a piece whose box holds this many digit-sized pieces is drawn around them ...
 INSIDE_TALL = 0.3  # ... each at least this share of its height
 SEPARATORS = 3  # this many straight upright bars of one height in a row are a comb field's ...
-SIDE_TALL = 0.9  # two such bars with only marks less tall than this share of them between are a box's sides
 SEPARATOR_ALIGN = 0.05  # ... their tops and bottoms level within this share of their height
+SIDE_TALL = 0.9  # two such bars, all between them less tall than this share of them: a box's sides
 
 
 @dataclass
@@ -157,7 +157,8 @@ def _line_pieces(x: np.ndarray, crop: bool
     x, pc = without(rules)
     frames = _frames(pc)
     x, pc = without(frames)
-    x, pc = without(_separators(pc, frames if rules is None else rules if frames is None else rules | frames))
+    printed = [m for m in (rules, frames) if m is not None]
+    x, pc = without(_separators(pc, np.logical_or.reduce(printed) if printed else None))
     x, pc = without(_around(pc))
     boxes = pc.boxes
     live = np.flatnonzero(pc.mass > 0)
@@ -619,9 +620,9 @@ def _separators(pc: Pieces, printed: np.ndarray | None) -> np.ndarray | None:
     straight line, as a printed frame's side, `normalize._side`), and printed where it runs
     from one line of the `printed` frames and rules just taken away to another (the field's
     top and bottom), where two such bars are taller than everything between them (a box's
-    sides, `_sides`), or where SEPARATORS or more such
-    bars have the same top and bottom, within SEPARATOR_ALIGN of their height: a writer's 1s
-    are neither that straight nor that even."""
+    sides, `_sides`), or where SEPARATORS or more such bars have the same top and bottom,
+    within SEPARATOR_ALIGN of their height: a writer's 1s are neither that straight nor
+    that even."""
     top, left, bottom, right = pc.boxes.T
     bh, bw = bottom - top, right - left
     cand = [i for i in np.flatnonzero((pc.mass > 0) & (bh >= 8) & (bw <= RULE_THIN * bh)).tolist()
