@@ -100,6 +100,14 @@ def test_a_printed_box_around_the_digit_is_not_part_of_it(reference: np.ndarray)
     assert similar(normalize(im), reference) > 0.97
 
 
+def test_a_ring_drawn_around_the_digit_is_not_part_of_it(reference: np.ndarray) -> None:
+    """A circled digit: the ring touches the sides of its own box at four points only, so it
+    is no form's box, but it has ink on all four sides of the digit inside it."""
+    im = draw_seven()
+    ImageDraw.Draw(im).ellipse([20, 8, 280, 292], outline=0, width=3)
+    assert similar(normalize(im), reference) > 0.97
+
+
 def test_a_digit_touching_its_box_is_cut_free_of_it(reference: np.ndarray) -> None:
     """The 7's bar meets the box's top side: one piece of ink, of which the box goes."""
     im = draw_seven()

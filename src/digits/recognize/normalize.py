@@ -99,10 +99,13 @@ GAP_RADIUS = 2.0
 MIN_SIDE = 0.03
 MAX_WIDTH = 8.5
 # Printed structure around a digit: a box (a form's field) is a ring whose four sides each
-# run along at least RING of the box, with a mark inside it; an underline is a flat piece
+# run along at least RING of the box, with a mark inside it; a ring drawn around a digit (a
+# circled answer) has ink on all four sides of a mark at least RING_INSIDE of its height,
+# level with the mark's middle; an underline is a flat piece
 # (at most FLAT of its width tall) below the digit's middle and wider than the digit or
 # under its foot. A 5's or 7's detached bar is flat too, but at the top.
 RING = 0.9
+RING_INSIDE = 0.3
 RING_BAND = 0.15
 FLAT = 0.2
 RULE_WIDER = 1.2
@@ -630,7 +633,8 @@ def _frames(pc: Pieces) -> np.ndarray | None:
 
 def _printed(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray) -> np.ndarray:
     """Which pieces are printed structure drawn around a digit rather than its strokes: a
-    box around another mark (a form's field) and a rule under the digit (an underline, a
+    box around another mark (a form's field), a ring drawn around a mark at least
+    RING_INSIDE of its height (a circled digit), and a rule under the digit (an underline, a
     field's baseline). Both hold more ink than a thin digit, and a piece close to the digit
     would be joined to it as a detached stroke."""
     out = np.zeros(len(boxes), bool)
@@ -649,7 +653,8 @@ def _printed(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray) -> np.ndar
         kh, kw = max(1, round(RING_BAND * bh[i])), max(1, round(RING_BAND * bw[i]))
         sides = (m[:kh].any(axis=0).mean(), m[-kh:].any(axis=0).mean(),
                  m[:, :kw].any(axis=1).mean(), m[:, -kw:].any(axis=1).mean())
-        out[i] = min(sides) >= RING
+        out[i] = min(sides) >= RING or any(_rings(m, boxes[j] - [t, lf, t, lf]) for j in live[inside].tolist()
+                                           if bh[j] >= RING_INSIDE * bh[i])
     flat = (bh <= FLAT * bw) & (mass > 0) & ~out
     body = np.where(flat | out, 0.0, mass)
     if body.max() <= 0:
@@ -659,6 +664,14 @@ def _printed(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray) -> np.ndar
     foot = bottom[k] - 0.1 * bh[k]
     out |= flat & ((top + bottom) / 2 > mid) & ((bw >= RULE_WIDER * bw[k]) | (top >= foot))
     return out
+
+
+def _rings(m: np.ndarray, box: np.ndarray) -> bool:
+    """Whether mask `m` has ink on all four sides of the mark in `box` (top, left, bottom,
+    right, in m's coordinates), level with the mark's middle: a ring drawn around it."""
+    t, lf, b, r = (int(v) for v in box)
+    row, col = m[(t + b) // 2], m[:, (lf + r) // 2]
+    return bool(row[:lf].any() and row[r:].any() and col[:t].any() and col[b:].any())
 
 
 def _blurred(digit: np.ndarray, sharp: np.ndarray, box: tuple[int, int, int, int]) -> bool:
