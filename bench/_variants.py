@@ -27,11 +27,12 @@ Make = Callable[[int, np.ndarray, np.ndarray, int], "tuple[str, dict[str, bytes]
 Reads = dict[str, tuple[str, "tuple[str, Callable] | None"]]
 
 
-def arguments(doc: str, seed: int, out: str) -> argparse.Namespace:
+def arguments(doc: str, seed: int, out: str, n: int = 100) -> argparse.Namespace:
+    """The bench scripts' command line: --model, --val, --n, --seed, --out."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None, help="the .tflite (default: the pipeline's)")
     ap.add_argument("--val", default=str(ROOT / "data/prepared/val.npz"), help="validation digits (preprocess)")
-    ap.add_argument("--n", type=int, default=100)
+    ap.add_argument("--n", type=int, default=n)
     ap.add_argument("--seed", type=int, default=seed)
     ap.add_argument("--out", default=str(ROOT / "bench/results" / out))
     return ap.parse_args()

@@ -13,20 +13,18 @@ through `predict_images`, the path of `digits predict` and `digits serve`.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
+from _variants import arguments
 
 from digits.loading import load_model, resolve_model_path
 from digits.pipeline import wild
 from digits.recognize import normalize
 from digits.recognize.normalize import load_image_bytes
 from digits.recognize.predict import predict_images
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def make(i: int, x: np.ndarray, y: np.ndarray, seed: int) -> tuple[int, dict[str, bytes]]:
@@ -49,13 +47,7 @@ def make(i: int, x: np.ndarray, y: np.ndarray, seed: int) -> tuple[int, dict[str
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=None, help="the .tflite (default: the pipeline's)")
-    ap.add_argument("--val", default=str(ROOT / "data/prepared/val.npz"), help="validation digits (preprocess)")
-    ap.add_argument("--n", type=int, default=200)
-    ap.add_argument("--seed", type=int, default=23)
-    ap.add_argument("--out", default=str(ROOT / "bench/results/circled_digits.json"))
-    args = ap.parse_args()
+    args = arguments(__doc__, seed=23, out="circled_digits.json", n=200)
     model = load_model(resolve_model_path(args.model))
     d = np.load(args.val)
     right = {"without the ring": 0, "circled": 0, "circled, no ring rule": 0}
