@@ -635,7 +635,7 @@ def _printed(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray) -> np.ndar
     """Which pieces are printed structure drawn around a digit rather than its strokes: a
     box around another mark (a form's field), a ring drawn around a mark at least
     RING_INSIDE of its height (a circled digit), and a rule under the digit (an underline, a
-    field's baseline). Both hold more ink than a thin digit, and a piece close to the digit
+    field's baseline). Each holds more ink than a thin digit, and a piece close to the digit
     would be joined to it as a detached stroke."""
     out = np.zeros(len(boxes), bool)
     live = np.flatnonzero(mass > 0)
