@@ -21,6 +21,7 @@ def test_project_params_are_valid():
     ("train", {"check_samples": -1}, "train.check_samples: Input should be greater than or equal to 0"),
     ("train", {"precision": "fp8"}, "train.precision"),
     ("train", {"cnn": {"batchnorm": "yes"}}, "train.cnn.batchnorm"),
+    ("train", {"augment": {"styles": 1.5}}, "train.augment.styles: Input should be less than or equal to 1"),
     ("preprocess", {"val_fraction": 0.9}, "preprocess.val_fraction: Input should be less than 0.5"),
     ("preprocess", {"train_limit": -5}, "preprocess.train_limit"),
     ("fetch", {"mirrors": []}, "fetch.mirrors"),

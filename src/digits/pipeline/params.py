@@ -63,6 +63,7 @@ class AugmentParams(_Section):
     stroke: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0  # probability of thickening, and of thinning
     resample: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0  # probability of a low-resolution redraw
     blur: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0  # probability of a blurred, re-thresholded redraw
+    styles: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0  # share of upright 1s flagged, of 7s crossed (before fit)
 
 
 class MLPParams(_Section):

@@ -14,6 +14,7 @@ import tensorflow as tf
 from digits import NUM_CLASSES
 from digits.pipeline.models import augmentation, build_cnn, build_keras_io, build_mlp
 from digits.pipeline.params import TrainParams
+from digits.pipeline.styles import with_styles
 
 
 def configure_runtime(seed: int, threads: int = 0) -> None:
@@ -92,6 +93,10 @@ def train(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np
     if p.early_stopping_patience:
         cbs.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=p.early_stopping_patience,
                                                  restore_best_weights=True, verbose=1))
+    if p.augment.styles:
+        # label-dependent, so drawn once here rather than by a layer inside the model
+        x_train, restyled = with_styles(x_train, y_train, p.augment.styles, p.seed)
+        print(f"train: {restyled:,} digits redrawn in handwriting styles MNIST lacks (flagged 1s, crossed 7s)")
     t0 = time.perf_counter()
     hist = model.fit(x_train, _targets(y_train, p.label_smoothing), batch_size=p.batch_size, epochs=p.epochs,
                      validation_data=(x_val, _targets(y_val, p.label_smoothing)), shuffle=True,
