@@ -216,6 +216,38 @@ def test_a_flat_stroke_over_a_digit_or_close_beside_it_is_no_hyphen():
     assert not segment._hyphen(tall_dash, 1, idx, line_h)
 
 
+POINTED = [("line", [(60, 40), (60, 160)]), ("ellipse", [(110, 40), (190, 160)]),
+           ("ellipse", [(212, 138), (234, 160)]),  # a decimal point on the line, 22 px across
+           ("ellipse", [(250, 40), (330, 160)]), ("line", [(380, 40), (380, 160)]),
+           ("ellipse", [(402, 138), (424, 160)]), ("line", [(413, 149), (398, 192)]),  # a comma
+           ("ellipse", [(440, 40), (520, 160)])]
+
+
+def test_a_decimal_point_or_a_comma_between_digits_is_no_digit():
+    found = segment.segment(grey(page(size=(580, 230), shapes=POINTED, width=7)), Sure().predict)
+    assert len(found) == 5
+    lefts, rights = [d.box[0] for d in found], [d.box[0] + d.box[2] for d in found]
+    assert rights[1] < 212 and lefts[2] > 234  # the point's columns are in no digit's box
+    assert rights[3] < 398 and lefts[4] > 424  # nor the comma's
+
+
+def test_a_small_mark_high_on_the_line_beside_a_digit_or_a_tall_one_is_no_point():
+    line_h = 100.0
+    boxes = np.array([[0, 0, 100, 60], [85, 75, 100, 90], [0, 110, 100, 170],  # digit, point, digit
+                      [88, 190, 130, 210],  # a comma: below the line's middle, past its foot
+                      [0, 240, 15, 255], [40, 300, 55, 315],  # a mark at the top, one mid-line
+                      [0, 330, 100, 390], [85, 385, 100, 400],  # a mark overlapping a digit's columns
+                      [30, 500, 100, 540]])  # a small digit, from high up to the foot
+    idx = list(range(len(boxes)))
+    assert segment._point(boxes, 1, idx, line_h)
+    assert segment._point(boxes, 3, idx, line_h)
+    assert not segment._point(boxes, 4, idx, line_h)  # an apostrophe or a 5's bar: at the top
+    assert not segment._point(boxes, 5, idx, line_h)  # mid-line: a hyphen's place, or a small digit
+    assert not segment._point(boxes, 7, idx, line_h)  # under a digit: a piece of it
+    assert not segment._point(boxes, 8, idx, line_h)  # taller than a point
+    assert not segment._hyphen(boxes, 1, idx, line_h)  # and a point is no hyphen
+
+
 def comb(boxes: int, left: int = 40, side: int = 100, top: int = 30, height: int = 140) -> list:
     """A form's comb field: a row of `boxes` boxes, as thin printed lines."""
     right = left + boxes * side

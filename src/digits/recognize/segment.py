@@ -65,6 +65,10 @@ DIGIT_HEIGHT = 0.4  # pieces at least this share of the tallest piece's height a
 OVERLAP = 0.8  # two tall pieces overlapping in x by this share of the narrower are one digit
 HYPHEN_TALL = 0.25  # a flat piece less tall than this (line heights) between digits is a dash ...
 HYPHEN_GAP = 0.05  # ... at least this far from the digits either side
+POINT_TALL = 0.65  # a piece at most this tall (line heights; a comma's tail included) ...
+POINT_WIDE = 0.4  # ... and this wide, clear of the digits ...
+POINT_LOW = 0.6  # ... its top below this share of the digits' height, from their top, ...
+POINT_FOOT = 0.85  # ... its bottom at least this far down: a decimal point or a comma
 SPECK = 0.15  # pieces smaller than this share of the line height (both ways) are specks
 LEVEL_DEG = 4.0  # a line slanted more than this is turned level first
 # Touching digits. The costs were set on 120 numbers composed from MNIST's *validation* digits
@@ -275,6 +279,36 @@ def _hyphen(boxes: np.ndarray, i: int, idx: list[int], line_h: float) -> bool:
     return True
 
 
+def _point(boxes: np.ndarray, i: int, idx: list[int], line_h: float) -> bool:
+    """Whether piece i is a decimal point or a comma (an amount's 1673.50, a count's 12,500):
+    small (at most POINT_TALL line heights tall, a comma's tail included, and POINT_WIDE
+    wide), in no digit's columns (a 4's broken stem is under its body), and low on the line:
+    its top below POINT_LOW of the height of the line's digits and of the digits either side
+    of it, its bottom at least at POINT_FOOT (on the line or below it). No digit starts that
+    low; the bar of a 5 and an apostrophe sit at the top, a hyphen in the middle."""
+    t, lf, b, r = boxes[i].tolist()
+    if b - t > POINT_TALL * line_h or r - lf > POINT_WIDE * line_h:
+        return False
+    if not all(boxes[j, 3] <= lf or boxes[j, 1] >= r for j in idx if j != i):
+        return False
+    tall = [j for j in idx if boxes[j, 2] - boxes[j, 0] >= 0.5 * line_h]
+    if not tall:
+        return False
+    left = [j for j in tall if boxes[j, 3] <= lf]
+    right = [j for j in tall if boxes[j, 1] >= r]
+    around = [tall]
+    if left:
+        around.append([max(left, key=lambda j: boxes[j, 3])])
+    if right:
+        around.append([min(right, key=lambda j: boxes[j, 1])])
+    for js in around:
+        top, bottom = float(np.median(boxes[js, 0])), float(np.median(boxes[js, 2]))
+        span = max(bottom - top, 1.0)
+        if (t - top) / span < POINT_LOW or (b - top) / span < POINT_FOOT:
+            return False
+    return True
+
+
 def _cut_paths(m: np.ndarray, columns: list[int], band: int) -> list[np.ndarray]:
     """For each start column, the top-to-bottom path (one column per row, moving at most one
     column per row, within `band` of the start) that crosses the fewest ink pixels. All
@@ -437,7 +471,9 @@ def _segment_working(x: np.ndarray, crop: bool, classify: Classify
     """Digit masks (full-size, working pixels) with their boxes, left to right, and for a
     blurred digit that is a piece of its own its grey levels (`normalize._soft`)."""
     x, labels, boxes, keep, line_h, med = _line_pieces(x, crop)
-    groups = _group(boxes, [i for i in keep if not _hyphen(boxes, i, keep, line_h)], line_h)
+    # a hyphen, a decimal point or a comma between the digits is no digit: the number is its digits
+    digit_pieces = [i for i in keep if not _hyphen(boxes, i, keep, line_h) and not _point(boxes, i, keep, line_h)]
+    groups = _group(boxes, digit_pieces, line_h)
     if not groups:
         raise DigitsError("no digits found")
     if len(groups) > MAX_DIGITS:
