@@ -87,12 +87,13 @@ def run_predict(args: argparse.Namespace) -> int:
 def add_read(sub: argparse._SubParsersAction) -> None:
     """`digits read IMAGE_OR_DIR...`"""
     p = sub.add_parser(
-        "read", help="read a handwritten number (one line of digits) in image files",
+        "read", help="read a handwritten number (a line of digits, or each line of a page) in image files",
         description="Print the number read in each image, left to right, with the lowest of its "
-                    "digits' confidences. One line of digits per image; digits may be of different "
-                    "sizes, slanted, broken or touching. Directories are scanned as for predict. "
+                    "digits' confidences. Digits may be of different sizes, slanted, broken or "
+                    "touching. A page of several lines (a column of figures) is read line by line: "
+                    "FILE: 120 / 45 / 1999. Directories are scanned as for predict. "
                     "Exit status 1 if any input could not be read.")
-    _image_options(p, "print a JSON array with one object per input (number, digits with boxes)",
+    _image_options(p, "print a JSON array with one object per input (number, lines, digits with boxes)",
                    "mark a number uncertain if any digit's confidence is below P")
     p.set_defaults(handler=run_read)
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from digits.errors import DigitsError
 from digits.recognize import segment
 from digits.recognize.read import Reading, read_image
 from digits.recognize.segment import Digit
@@ -334,10 +335,31 @@ def test_a_long_straight_stroke_of_a_digit_stays():
     assert len(found) == 2 and x + w >= 285  # the base is still there, out to its end
 
 
-def test_two_lines_of_digits_are_refused():
-    two = THREE + [(k, [(x, y + 200) for x, y in pts]) for k, pts in THREE]
-    with pytest.raises(Exception, match="2 lines of digits"):
-        segment.segment(grey(page(size=(600, 420), shapes=two)), Sure().predict)
+TWO_LINES = THREE + [(k, [(x, y + 200) for x, y in pts]) for k, pts in THREE[:2]]  # 3 digits, then 2
+
+
+def test_one_line_segment_refuses_two_lines_of_digits():
+    with pytest.raises(DigitsError, match="2 lines of digits found; give one line at a time"):
+        segment.segment(grey(page(size=(600, 420), shapes=TWO_LINES)), Sure().predict)
+
+
+def test_two_lines_of_digits_are_read_line_by_line_each_in_its_own_rows():
+    lines = segment.segment_lines(grey(page(size=(600, 420), shapes=TWO_LINES)), Sure().predict)
+    assert [len(line) for line in lines] == [3, 2]
+    for line, (top, bottom) in zip(lines, [(40, 160), (240, 360)], strict=True):
+        for _, y, _, h in (d.box for d in line):
+            assert top - 6 <= y and y + h <= bottom + 6  # boxes in the whole image's rows
+        assert [d.box[0] for d in line] == sorted(d.box[0] for d in line)
+    r = read_image(Sure(), page(size=(600, 420), shapes=TWO_LINES), "two.png")
+    assert r.number == "444\n44" and r.lines == ["444", "44"]
+    assert r.to_json()["lines"] == ["444", "44"] and len(r.to_json()["digits"]) == 5
+    assert r.to_text() == "two.png: 444 / 44  (2 lines, lowest digit confidence 0.90)"
+
+
+def test_more_lines_than_are_read_are_refused(monkeypatch):
+    monkeypatch.setattr(segment, "MAX_LINES", 1)
+    r = read_image(Sure(), page(size=(600, 420), shapes=TWO_LINES), "two.png")
+    assert r.error == "2 lines of digits found: at most 1 are read" and r.number is None and r.lines is None
 
 
 def test_a_blank_page_is_refused():

@@ -281,3 +281,31 @@ def test_several_digits_are_read_as_a_number(driver, tmp_path):
         card = driver.find_element("css selector", "#results .result")
         assert len(card.find_elements("css selector", ".digits .one")) == 2
         _screenshot(driver, tmp_path, "serve-number.png")
+
+
+def test_a_page_of_two_lines_is_shown_as_two_numbers(driver, tmp_path):
+    """A photo of a column of figures: the page shows each line's number on a line of its own."""
+    try:
+        import digits.recognize.read  # noqa: F401
+    except ImportError:
+        pytest.skip("digits.recognize.read is not there yet: the page asks /api/predict")
+    from PIL import Image, ImageDraw
+
+    im = Image.new("L", (420, 400), 250)
+    d = ImageDraw.Draw(im)
+    for top in (40, 230):  # a 1 and a 7 on each line, 130 px tall, 60 px of paper between the lines
+        d.line([(120, top), (120, top + 130)], fill=20, width=12)
+        d.line([(220, top), (300, top), (245, top + 130)], fill=20, width=12)
+    path = tmp_path / "column.png"
+    im.save(path)
+    with LiveServer(create_app(model_path())) as s:
+        _open(driver, s.url)
+        driver.find_element("id", "files").send_keys(str(path))
+        _wait(driver, lambda d: _shown(d) == ["17\n17"], "the two lines were never shown as 17 and 17")
+        big = driver.find_element("css selector", "#results .result .digit")
+        assert len(driver.execute_script(
+            "const r = document.createRange(); r.selectNodeContents(arguments[0]);"
+            "return [...new Set([...r.getClientRects()].map(b => Math.round(b.top)))]", big)) == 2  # two rows
+        card = driver.find_element("css selector", "#results .result")
+        assert len(card.find_elements("css selector", ".digits .one")) == 4
+        _screenshot(driver, tmp_path, "serve-lines.png")

@@ -1,8 +1,9 @@
-"""Read a whole handwritten number: one line of digits in an image, left to right.
+"""Read a whole handwritten number: a line of digits in an image, left to right (or each
+line of a page of them, top to bottom).
 
 `digits read`, the server's /api/read and the numbers benchmark all call `read_image`:
-the image is decoded and checked as for `digits predict`, split into digits by
-`segment`, and every digit is classified in one batch by the same model.
+the image is decoded and checked as for `digits predict`, split into lines and digits by
+`segment_lines`, and every digit is classified in one batch by the same model.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from digits.recognize.normalize import DECODED_SCALE, WORK_SIDE, load_image, to_
 from digits.recognize.predict import DEFAULT_THRESHOLD, TOP_K, Model, expand_inputs
 from digits.recognize.predict import Result as _PredictResult
 from digits.recognize.predict import classify as model_classify
-from digits.recognize.segment import segment
+from digits.recognize.segment import segment_lines
 
 
 @dataclass(frozen=True)
@@ -42,15 +43,27 @@ class Reading:
     """The outcome for one image: the number read, or the one-line reason there is none."""
 
     file: str
-    digits: tuple[DigitReading, ...] = ()
+    digits: tuple[DigitReading, ...] = ()  # every line's, top to bottom, each left to right
     threshold: float = DEFAULT_THRESHOLD
     error: str | None = None
     # the 28×28 images the model saw, one per digit (for the server's explain view)
     normalized: tuple[np.ndarray, ...] = field(default=(), compare=False, repr=False)
+    line_sizes: tuple[int, ...] = ()  # digits per line, for an image with several lines; () = one line
+
+    @property
+    def lines(self) -> list[str] | None:
+        """The number on each line, top to bottom (one for one line)."""
+        if self.error is not None:
+            return None
+        text = "".join(str(d.digit) for d in self.digits)
+        ends = np.cumsum(self.line_sizes or (len(text),)).tolist()
+        return [text[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
     @property
     def number(self) -> str | None:
-        return None if self.error is not None else "".join(str(d.digit) for d in self.digits)
+        """The digits read; on an image with several lines, the lines' numbers one per line."""
+        lines = self.lines
+        return None if lines is None else "\n".join(lines)
 
     @property
     def confidence(self) -> float | None:
@@ -65,15 +78,18 @@ class Reading:
         """The JSON object for this input."""
         if self.error is not None:
             return {"file": self.file, "error": self.error}
-        return {"file": self.file, "number": self.number, "confidence": round(self.confidence, 4),
-                "uncertain": self.uncertain, "digits": [d.to_json() for d in self.digits]}
+        return {"file": self.file, "number": self.number, "lines": self.lines,
+                "confidence": round(self.confidence, 4), "uncertain": self.uncertain,
+                "digits": [d.to_json() for d in self.digits]}
 
     def to_text(self) -> str:
         """One human-readable line."""
         if self.error is not None:
             return f"{self.file}: error: {self.error}"
         flag = ", uncertain" if self.uncertain else ""
-        return f"{self.file}: {self.number}  (lowest digit confidence {self.confidence:.2f}{flag})"
+        lines = self.lines
+        several = f"{len(lines)} lines, " if len(lines) > 1 else ""
+        return f"{self.file}: {' / '.join(lines)}  ({several}lowest digit confidence {self.confidence:.2f}{flag})"
 
 
 def _valid(probs: np.ndarray) -> np.ndarray:
@@ -98,7 +114,8 @@ def read_image(model: Model, image: Image.Image, name: str = "image",
         def classify(x: np.ndarray) -> np.ndarray:
             return _valid(model_classify(model, x, check=True))
 
-        found = segment(grey, classify)
+        lines = segment_lines(grey, classify)
+        found = [d for line in lines for d in line]
         probs = classify(np.stack([d.image for d in found]))[:, :NUM_CLASSES]
     except DigitsError as exc:
         return Reading(file=name, threshold=threshold, error=one_line(str(exc)))
@@ -111,7 +128,8 @@ def read_image(model: Model, image: Image.Image, name: str = "image",
         box = (round(x * k), round(y * k), round(w * k), round(h * k))
         digits.append(DigitReading(digit=int(r.digit), confidence=float(r.confidence), top=r.top[:TOP_K], box=box))
     return Reading(file=name, digits=tuple(digits), threshold=threshold,
-                   normalized=tuple(d.image for d in found))
+                   normalized=tuple(d.image for d in found),
+                   line_sizes=tuple(len(line) for line in lines) if len(lines) > 1 else ())
 
 
 def read_file(model: Model, path: str, threshold: float = DEFAULT_THRESHOLD) -> Reading:

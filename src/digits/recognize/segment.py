@@ -93,6 +93,7 @@ LINE_THICK = 0.06  # ... at most this share of the image height thick ...
 LINE_SPAN = 0.85  # ... with ink in this share of the columns
 MAX_CROSSED = 0.5  # strokes cross at most this share of a ruled line's columns
 MAX_DIGITS = 20  # more marks than this on one line is not a number
+MAX_LINES = 20  # more lines than this on one page is not a list of numbers
 RULE_LONG = 1.5  # a straight line this many digit heights long is a rule, not a stroke ...
 RULE_THIN = 0.2  # ... at most this share of the digits' height thick
 AROUND = 2  # a piece whose box holds this many digit-sized pieces is drawn around them ...
@@ -100,6 +101,15 @@ INSIDE_TALL = 0.3  # ... each at least this share of its height
 SEPARATORS = 3  # this many straight upright bars of one height in a row are a comb field's ...
 SEPARATOR_ALIGN = 0.05  # ... their tops and bottoms level within this share of their height
 SIDE_TALL = 0.9  # two such bars, all between them less tall than this share of them: a box's sides
+
+
+class _SeveralLines(DigitsError):
+    """`count` lines of digits, and the runs of rows (top, bottom) that part them, top to
+    bottom (fewer than two where no empty rows do)."""
+
+    def __init__(self, count: int, rows: list[tuple[float, float]]) -> None:
+        super().__init__(f"{count} lines of digits found; give one line at a time")
+        self.count, self.rows = count, sorted(rows)
 
 
 @dataclass
@@ -185,9 +195,11 @@ def _line_pieces(x: np.ndarray, crop: bool
             bands.append([i])
     ink = [float(pc.mass[b].sum()) for b in bands]
     main = int(np.argmax(ink))
-    strong = [k for k, m in enumerate(ink) if m >= 0.25 * ink[main]]
+    # a line: a quarter of the main line's ink, or a number of two or more digits of its own
+    strong = [k for k, m in enumerate(ink)
+              if m >= 0.25 * ink[main] or (len(bands[k]) >= 2 and m >= 0.05 * ink[main])]
     if len(strong) > 1:
-        raise DigitsError(f"{len(strong)} lines of digits found; give one line at a time")
+        raise _SeveralLines(len(strong), _rows(boxes[live], heights[live], line_h))
     band = bands[main]
     y0, y1 = min(boxes[j, 0] for j in band), max(boxes[j, 2] for j in band)
     line_h = float(np.median(heights[band]))
@@ -198,6 +210,18 @@ def _line_pieces(x: np.ndarray, crop: bool
             max(MIN_CONTRAST, NOISE_SIGMAS / 2 * pc.sigma):
         raise DigitsError("no digits found (too little contrast)")
     return x, pc.labels, boxes, keep, line_h, pc.med
+
+
+def _rows(boxes: np.ndarray, heights: np.ndarray, line_h: float) -> list[tuple[float, float]]:
+    """The runs of rows that pieces taller than specks cover, (top, bottom): on a page of
+    several lines, the lines, whatever their sizes, as long as empty rows part them."""
+    runs: list[list[float]] = []
+    for top, bottom in sorted(boxes[heights >= SPECK * line_h][:, [0, 2]].tolist()):
+        if runs and top <= runs[-1][1]:
+            runs[-1][1] = max(runs[-1][1], bottom)
+        else:
+            runs.append([top, bottom])
+    return [(float(a), float(b)) for a, b in runs]
 
 
 def _slant(boxes: np.ndarray, idx: list[int], weights: np.ndarray) -> float:
@@ -513,7 +537,11 @@ def segment(grey: np.ndarray, classify: Classify) -> list[Digit]:
     if grey.size == 0 or float(np.ptp(grey)) < MIN_CONTRAST:
         raise DigitsError("no digits found (blank image)")
     frame, x, crop = _working(grey, (0.0, 0.0))
-    x, labels, boxes, keep, line_h, _ = _line_pieces(x, crop)
+    try:
+        x, labels, boxes, keep, line_h, _ = _line_pieces(x, crop)
+    except _SeveralLines as lines:  # their rows in the original's pixels, for segment_lines
+        rows = [(top / frame.scale, bottom / frame.scale) for top, bottom in lines.rows]
+        raise _SeveralLines(lines.count, rows) from None
     weights = np.array([max(1.0, float(boxes[i, 3] - boxes[i, 1])) for i in keep])
     big = [i for i in keep if boxes[i, 2] - boxes[i, 0] >= DIGIT_HEIGHT * line_h]
     angle = _slant(boxes, big, weights[[keep.index(i) for i in big]]) if big else 0.0
@@ -536,8 +564,49 @@ def segment(grey: np.ndarray, classify: Classify) -> list[Digit]:
         frame.centre_in = (w / 2, h / 2)
         frame.centre_out = (turned.shape[1] / 2, turned.shape[0] / 2)
         x, crop = turned, False
-    parts = _segment_working(x, crop, classify)
+    try:
+        parts = _segment_working(x, crop, classify)
+    except _SeveralLines as lines:  # seen only at the original resolution or turned level: no rows to give
+        raise DigitsError(str(lines)) from None
     return [Digit(draw(m, box, soft), frame.to_original(box)) for m, box, soft in parts]
+
+
+def segment_lines(grey: np.ndarray, classify: Classify, _depth: int = 0) -> list[list[Digit]]:
+    """The digits of each handwritten line in a greyscale image (a column of a ledger, a
+    list of numbers), top to bottom, each left to right; one line as `segment` reads it.
+
+    Lines are the runs of rows the marks cover, parted by empty rows; each is read on its
+    own, from halfway to the line above to halfway to the line below (to the image's edge
+    for the first and the last), so that its height, slant and touching digits are its own
+    (and a line that turns out to be several is parted again; rows with no digit in them,
+    a stray mark, are no line). DigitsError for no digit, lines that no empty rows part
+    (the message of `segment`), more than MAX_LINES, or a line that cannot be read (which
+    one is said)."""
+    try:
+        return [segment(grey, classify)]
+    except _SeveralLines as found:
+        rows = found.rows
+        if len(rows) < 2 or _depth >= 2:
+            raise DigitsError(str(found)) from None
+    if len(rows) > MAX_LINES:
+        raise DigitsError(f"{len(rows)} lines of digits found: at most {MAX_LINES} are read")
+    lines: list[list[Digit]] = []
+    for k, (top, bottom) in enumerate(rows):
+        y0 = 0 if k == 0 else int((rows[k - 1][1] + top) / 2)
+        y1 = grey.shape[0] if k == len(rows) - 1 else int(math.ceil((bottom + rows[k + 1][0]) / 2))
+        try:
+            found_lines = segment_lines(grey[y0:y1], classify, _depth + 1)
+        except DigitsError as exc:
+            if str(exc).startswith("no digits found"):
+                continue  # a stray mark above, below or between the lines: no line
+            raise DigitsError(f"line {k + 1} of {len(rows)}: {exc}") from None
+        lines += [[Digit(d.image, (d.box[0], d.box[1] + y0, d.box[2], d.box[3])) for d in line]
+                  for line in found_lines]
+    if not lines:
+        raise DigitsError("no digits found")
+    if len(lines) > MAX_LINES:
+        raise DigitsError(f"{len(lines)} lines of digits found: at most {MAX_LINES} are read")
+    return lines
 
 
 def _without_ruled_lines(x: np.ndarray) -> np.ndarray:
