@@ -288,19 +288,23 @@ def _hyphen(boxes: np.ndarray, i: int, idx: list[int], line_h: float) -> bool:
         return False
     # in the middle half of the line's digits and of its neighbours: a small 5's bar written
     # beside its body is level with the body's top
-    left = [j for j in idx if boxes[j, 3] <= lf]
-    right = [j for j in idx if boxes[j, 1] >= r]
+    mid = (t + b) / 2
+    return all(0.25 <= (mid - top) / max(bottom - top, 1.0) <= 0.75 for top, bottom in _levels(boxes, i, idx, tall))
+
+
+def _levels(boxes: np.ndarray, i: int, neighbours: list[int], tall: list[int]) -> list[tuple[float, float]]:
+    """The rows (top, bottom) a mark beside the digits is measured against: the median top
+    and bottom of the line's `tall` digits, and those of piece i's nearest `neighbours`
+    on its left and on its right (where there are any)."""
+    _, lf, _, r = boxes[i].tolist()
+    left = [j for j in neighbours if boxes[j, 3] <= lf]
+    right = [j for j in neighbours if boxes[j, 1] >= r]
     around = [tall]
     if left:
         around.append([max(left, key=lambda j: boxes[j, 3])])
     if right:
         around.append([min(right, key=lambda j: boxes[j, 1])])
-    mid = (t + b) / 2
-    for js in around:
-        top, bottom = float(np.median(boxes[js, 0])), float(np.median(boxes[js, 2]))
-        if not 0.25 <= (mid - top) / max(bottom - top, 1.0) <= 0.75:
-            return False
-    return True
+    return [(float(np.median(boxes[js, 0])), float(np.median(boxes[js, 2]))) for js in around]
 
 
 def _point(boxes: np.ndarray, i: int, idx: list[int], line_h: float) -> bool:
@@ -318,19 +322,8 @@ def _point(boxes: np.ndarray, i: int, idx: list[int], line_h: float) -> bool:
     tall = [j for j in idx if boxes[j, 2] - boxes[j, 0] >= 0.5 * line_h]
     if not tall:
         return False
-    left = [j for j in tall if boxes[j, 3] <= lf]
-    right = [j for j in tall if boxes[j, 1] >= r]
-    around = [tall]
-    if left:
-        around.append([max(left, key=lambda j: boxes[j, 3])])
-    if right:
-        around.append([min(right, key=lambda j: boxes[j, 1])])
-    for js in around:
-        top, bottom = float(np.median(boxes[js, 0])), float(np.median(boxes[js, 2]))
-        span = max(bottom - top, 1.0)
-        if (t - top) / span < POINT_LOW or (b - top) / span < POINT_FOOT:
-            return False
-    return True
+    return all((t - top) / max(bottom - top, 1.0) >= POINT_LOW and (b - top) / max(bottom - top, 1.0) >= POINT_FOOT
+               for top, bottom in _levels(boxes, i, tall, tall))
 
 
 def _cut_paths(m: np.ndarray, columns: list[int], band: int) -> list[np.ndarray]:
