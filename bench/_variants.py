@@ -1,7 +1,8 @@
 """What the bench scripts that read numbers made several ways share (underlined_numbers,
 hyphenated_numbers, comb_numbers, marked_numbers): their command line, and reading each
 number's files through `read_image` (the path of `digits read`), some with one of
-`digits.recognize.segment`'s rules switched off, counting the numbers read exactly."""
+`digits.recognize.segment`'s rules switched off, counting the numbers read exactly; and writing
+the figures of every bench script that reads a kind of input (`save`)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,13 @@ def arguments(doc: str, seed: int, out: str, n: int = 100) -> argparse.Namespace
     return ap.parse_args()
 
 
+def save(out: str, doc: dict) -> None:
+    """Write a bench script's figures as JSON to `out` (its folder made if need be) and say so."""
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
 def run(doc: str, make: Make, reads: Reads, seed: int, out: str) -> int:
     """Read `--n` numbers each way in `reads`; print and write how many were read exactly."""
     args = arguments(doc, seed, out)
@@ -66,8 +74,5 @@ def run(doc: str, make: Make, reads: Reads, seed: int, out: str) -> int:
             print(f"  {made}/{args.n}", file=sys.stderr)
     for k, v in exact.items():
         print(f"{k:28s} {v}/{args.n} read exactly ({v / args.n:.0%})")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    doc_out = {"n": args.n, "seed": args.seed, "exact": exact, **({"skipped": i - made} if i > made else {})}
-    Path(args.out).write_text(json.dumps(doc_out, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    save(args.out, {"n": args.n, "seed": args.seed, "exact": exact, **({"skipped": i - made} if i > made else {})})
     return 0

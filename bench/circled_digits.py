@@ -13,12 +13,10 @@ through `predict_images`, the path of `digits predict` and `digits serve`.
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
-from _variants import arguments
+from _variants import arguments, save
 
 from digits.loading import load_model, resolve_model_path
 from digits.pipeline import wild
@@ -67,9 +65,7 @@ def main() -> int:
             normalize._rings = rings
     for k, v in right.items():
         print(f"{k:24s} {v}/{args.n} read right ({v / args.n:.1%})")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"n": args.n, "seed": args.seed, "right": right}, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    save(args.out, {"n": args.n, "seed": args.seed, "right": right})
     return 0
 
 

@@ -15,12 +15,10 @@ each number is also drawn alone, with the same margins, and read the same way.
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
-from _variants import arguments
+from _variants import arguments, save
 
 from digits.loading import load_model, resolve_model_path
 from digits.pipeline import numbers, wild
@@ -84,9 +82,7 @@ def main() -> int:
     print(f"the same numbers each alone      {lines_alone}/{n_lines} ({lines_alone / n_lines:.0%})")
     if errors:
         print(f"pages refused: {errors}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    save(args.out, doc)
     return 0
 
 

@@ -17,11 +17,11 @@ training's, so a model trained with `train.augment.styles` sees other flags here
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
+from _variants import save
 
 from digits.loading import load_model, resolve_model_path
 from digits.pipeline import styles, wild
@@ -72,9 +72,7 @@ def main() -> int:
                     "refused": int(counts[10])}
                 print(f"{name}: {digit} {kind:6s} {right}/{len(idx)} read right ({right / len(idx):.1%}), "
                       f"others {results[name][f'{digit} {kind}']['read_as']}", flush=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"n": args.n, "seed": args.seed, "models": results}, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    save(args.out, {"n": args.n, "seed": args.seed, "models": results})
     return 0
 
 
