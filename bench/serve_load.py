@@ -2,7 +2,9 @@
 
 Starts `digits serve` on a free port of 127.0.0.1 (a subprocess, `--workers 2`, the given model),
 times start to ready (the first `/healthz` answer, and the moment both workers have answered),
-then drives it from this process, on the same machine, with an asyncio httpx client:
+then drives it from this process, on the same machine, with a lean asyncio HTTP/1.1 client
+(prepared request bytes on kept-alive connections; `drive_raw`), and the canvas load once more
+with httpx, the client of earlier runs, which takes ~2 ms of CPU per request from the server:
 
   (a) a 280×280 canvas-like PNG (a digit drawn in #111 on white, antialiased, RGBA like a
       browser canvas' `toBlob`), sent as the page sends a drawing (`POST /api/predict?explain=1`,
@@ -230,20 +232,78 @@ async def drive(url: str, body: bytes, ctype: str, want: int | None, clients: in
         elapsed, client_cpu = time.perf_counter() - t0, time.process_time() - cpu0
     n = len(lat)
     ms = [x * 1000 for x in lat]
-    return {"clients": clients, "seconds": round(elapsed, 2), "requests": n, "rps": round(n / elapsed, 1),
+    return {"clients": clients, "client": "httpx", "seconds": round(elapsed, 2), "requests": n,
+            "rps": round(n / elapsed, 1),
             "p50_ms": round(percentile(ms, 50), 1), "p90_ms": round(percentile(ms, 90), 1),
             "p99_ms": round(percentile(ms, 99), 1), "max_ms": round(max(ms), 1) if ms else None,
             "errors": sum(errors.values()), "error_kinds": errors,
             "client_cpu_ms_per_request": round(1000 * client_cpu / max(1, n), 2)}
 
 
+async def drive_raw(url: str, body: bytes, ctype: str, want: int | None, clients: int, seconds: float,
+                    warmup: float, key: str = "digit") -> dict:
+    """`drive` with a lean client: each of the `clients` tasks keeps one HTTP/1.1 connection
+    (asyncio streams) and sends the same prepared request bytes again as soon as the answer
+    has come, read by its Content-Length and parsed as JSON. httpx spends about 2 ms of CPU
+    per request building and parsing messages; on a machine the client shares with the
+    server, that CPU is taken from the server, as a load generator such as wrk does not."""
+    host, port, path = re.match(r"http://([^:/]+):(\d+)(/.*)", url).groups()
+    request = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: {ctype}\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    lat: list[float] = []
+    errors: dict[str, int] = {}
+    phase = {"count": False}
+    stop_at = time.perf_counter() + warmup + seconds
+
+    async def one() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while time.perf_counter() < stop_at:
+                t = time.perf_counter()
+                try:
+                    writer.write(request)
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    status = int(head.split(b" ", 2)[1])
+                    length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))
+                    data = json.loads(await reader.readexactly(length))
+                    bad = (f"HTTP {status}" if status != 200
+                           else None if want is None or str(data[0].get(key)) == str(want)
+                           else f"answered {data[0].get(key)!r}, not {want}")
+                except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError,
+                        AttributeError) as exc:
+                    bad = type(exc).__name__
+                if phase["count"]:
+                    lat.append(time.perf_counter() - t)
+                    if bad:
+                        errors[bad] = errors.get(bad, 0) + 1
+                if bad and not bad.startswith(("HTTP", "answered")):
+                    return  # the connection is in an unknown state
+        finally:
+            writer.close()
+
+    tasks = [asyncio.create_task(one()) for _ in range(clients)]
+    await asyncio.sleep(warmup)
+    phase["count"] = True
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    await asyncio.gather(*tasks)
+    elapsed, client_cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    n = len(lat)
+    ms = [x * 1000 for x in lat]
+    return {"clients": clients, "client": "raw asyncio HTTP/1.1", "seconds": round(elapsed, 2), "requests": n,
+            "rps": round(n / elapsed, 1), "p50_ms": round(percentile(ms, 50), 1),
+            "p90_ms": round(percentile(ms, 90), 1), "p99_ms": round(percentile(ms, 99), 1),
+            "max_ms": round(max(ms), 1) if ms else None, "errors": sum(errors.values()), "error_kinds": errors,
+            "client_cpu_ms_per_request": round(1000 * client_cpu / max(1, n), 2)}
+
+
 def load(server: Server, path: str, body: bytes, ctype: str, want: int | None, clients: int, seconds: float,
-         warmup: float, key: str = "digit") -> dict:
+         warmup: float, key: str = "digit", client: str = "raw") -> dict:
     """`drive`, with the server's CPU time over the same span: its HTTP process and its worker
     processes, and how the work was shared among the workers."""
     procs = sorted({server.proc.pid, *server.workers})
     cpu0 = {p: cpu_seconds(p) for p in procs}
-    out = asyncio.run(drive(server.url + path, body, ctype, want, clients, seconds, warmup, key))
+    out = asyncio.run((drive_raw if client == "raw" else drive)(server.url + path, body, ctype, want, clients,
+                                                                 seconds, warmup, key))
     per = {p: cpu_seconds(p) - c for p, c in cpu0.items()}
     cpu = sum(per.values())
     work = [per[p] for p in server.workers if p != server.proc.pid]
@@ -373,6 +433,9 @@ def main() -> None:
         print(f"serve_load: canvas, {args.canvas_clients} clients, {args.seconds:g} s ...", flush=True)
         a = load(server, "/api/predict?explain=1&name=drawing.png", canvas, "image/png", want_canvas.get("digit"),
                  args.canvas_clients, args.seconds, args.warmup)
+        print(f"serve_load: canvas again with the httpx client (as before), {args.seconds:g} s ...", flush=True)
+        a_httpx = load(server, "/api/predict?explain=1&name=drawing.png", canvas, "image/png",
+                       want_canvas.get("digit"), args.canvas_clients, args.seconds, args.warmup, client="httpx")
         a_read = None
         if health.get("read"):
             print(f"serve_load: canvas to /api/read, {args.canvas_clients} clients, {args.seconds:g} s ...",
@@ -417,6 +480,8 @@ def main() -> None:
         "canvas_png": {"image": f"280x280 RGBA PNG, {len(canvas)} bytes",
                        "request": "POST /api/predict?explain=1, raw image/png body (as the page sends a drawing)",
                        **a},
+        "canvas_png_httpx_client": {"note": "the same load driven by httpx, the client of earlier runs: its "
+                                            "CPU is taken from the server", **a_httpx},
         "canvas_png_read": a_read and {"request": "POST /api/read?explain=1, the same drawing (what the page asks "
                                                   "when reading numbers is installed); no target", **a_read},
         "phone_photo": {"image": f"{PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} JPEG q90 from {PHOTO_SOURCE}, {len(photo)} bytes",
@@ -462,6 +527,10 @@ def report(r: dict) -> None:
         ("page first load (/ + assets)", f"{r['page_first_load']['kb']:.1f} kB", "≤ 300 kB",
          mark("page_first_load_kb")),
     ]
+    h = r["canvas_png_httpx_client"]
+    rows.insert(3, ("  the same with the httpx client (reference)",
+                    f"{h['rps']:.0f}/s, p50 {h['p50_ms']:.0f}, p99 {h['p99_ms']:.0f} ms, {h['errors']} errors",
+                    "", ""))
     if r["canvas_png_read"]:
         c = r["canvas_png_read"]
         rows.insert(3, ("canvas PNG to /api/read (the page's endpoint with read)",

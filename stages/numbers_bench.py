@@ -29,7 +29,8 @@ def main() -> None:
     x, y, real = benchmark.stage_inputs(args.test, args.tflite, args.real, "numbers from test", "real-numbers")
     workers = benchmark.worker_count(p.workers)
     print(f"numbers: {p.count} synthetic numbers ({p.touching:.0%} with touching digits) under "
-          f"{len(numbers.CONDITIONS)} conditions; seed {p.seed}, {workers} workers", flush=True)
+          f"{len(numbers.CONDITIONS)} conditions, {p.blanks} blank pages; seed {p.seed}, {workers} workers",
+          flush=True)
     step = max(1, p.count // 10)
 
     def progress(done: int, total: int) -> None:
@@ -38,7 +39,8 @@ def main() -> None:
 
     synthetic = nb.run(x, y, args.tflite, p.count, p.seed, p.touching, workers, progress=progress)
     dev = nb.dev_set(args.tflite, real) if real is not None else None
-    metrics = nb.score(synthetic, dev)
+    blanks = nb.blank_pages(args.tflite, p.blanks, p.seed)
+    metrics = nb.score(synthetic, dev, blanks)
     with atomic_path(args.sheets, directory=True) as tmp:
         nb.sheet([r for r in synthetic if r.index < 12],
                  "numbers: the first 12 synthetic numbers (boxes: the digits found)").save(tmp / "examples.png")
@@ -47,12 +49,13 @@ def main() -> None:
                         "synthetic numbers read wrong").save(tmp / "wrong.png")
         if dev is not None:
             nb.sheet(dev, "numbers: the real development set (green: read exactly)").save(tmp / "dev_set.png")
-    write_text(args.predictions, nb.predictions_csv(synthetic + (dev or [])))
+    write_text(args.predictions, nb.predictions_csv(synthetic + (dev or []) + blanks))
     write_json(args.metrics, metrics)
     o, a, t = metrics["overall"], metrics["apart"], metrics["touching"]
     print(f"numbers: exact {o['exact']:.2%} of {o['n']} (apart {a['exact']:.2%} of {a['n']}, touching "
           f"{t['exact']:.2%} of {t['n']}), per digit {o['per_digit']:.2%}"
           + (f"; dev set {metrics[nb.DEV_SET]['correct']}/{metrics[nb.DEV_SET]['n']} exact" if dev else "")
+          + (f"; blank pages refused {metrics[nb.BLANK]['refused']:.0%}" if blanks else "")
           + f"; wrote {args.metrics}")
     if dev is not None:
         for r in dev:

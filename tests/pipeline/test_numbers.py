@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from digits.pipeline import numbers
-from digits.pipeline.numbers_benchmark import Record, edits, rate, score
+from digits.pipeline.numbers_benchmark import BLANK, Record, edits, predictions_csv, rate, score
 
 
 def strokes(n: int = 20) -> tuple[np.ndarray, np.ndarray]:
@@ -65,3 +65,14 @@ def test_scores():
     assert s["apart"]["n"] == 2 and s["touching"]["exact"] == 0.5
     assert s["conditions"]["photo"]["exact"] == 1.0 and s["dev_set"]["correct"] == 0
     assert set(s["conditions"]) == set(numbers.CONDITIONS)
+
+
+def test_a_blank_page_is_read_right_when_it_is_refused():
+    blanks = [rec("", None, condition=BLANK), rec("", None, condition=BLANK), rec("", "81", condition=BLANK)]
+    assert [b.correct for b in blanks] == [True, True, False]
+    s = score([rec("12", "12")], None, blanks)
+    assert s[BLANK] == {"n": 3, "refused": 0.6667}
+    assert s["overall"]["n"] == 1  # the blanks are not numbers
+    assert "blank" not in score([rec("12", "12")], None)
+    rows = predictions_csv(blanks).splitlines()
+    assert rows[1].startswith("blank,0,blank,0,,,1,") and rows[3].startswith("blank,0,blank,0,,81,0,")

@@ -28,7 +28,7 @@ SMALL = {
               "cnn": {"filters": [8, 16], "batchnorm": True}},
     "plots": {"dpi": 50},
     "wild": {"per_condition": 10, "blanks": 5, "uci": False},
-    "numbers": {"count": 12},
+    "numbers": {"count": 12, "blanks": 4},
 }
 
 
@@ -149,7 +149,7 @@ def test_outputs(project, mnist_source):
     numbers = json.loads((project / "metrics/numbers.json").read_text())
     assert numbers["overall"]["n"] == 12 and numbers["apart"]["n"] + numbers["touching"]["n"] == 12
     assert 0 <= numbers["overall"]["exact"] <= numbers["overall"]["per_digit"] + 1e-9 <= 1 + 1e-9
-    assert numbers["dev_set"]["n"] == 2
+    assert numbers["dev_set"]["n"] == 2 and numbers["blank"]["n"] == 4
     assert {p.name for p in (project / "metrics/numbers").glob("*.png")} == {"examples.png", "wrong.png",
                                                                            "dev_set.png"}
     assert len((project / "metrics/numbers_predictions.csv").read_text().splitlines()) == 1 + 12 + 2

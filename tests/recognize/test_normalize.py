@@ -228,6 +228,31 @@ def test_blank_images_are_refused(image: Image.Image) -> None:
         normalize(image)
 
 
+def lit_page(size: tuple[int, int], brightest: tuple[float, float], depth: float) -> Image.Image:
+    """Blank paper under a lamp: brightest at `brightest` (fractions of the height and width),
+    darker by up to `depth` of the light farther away, with a little sensor noise."""
+    h, w = size
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    d = np.hypot(y / h - brightest[0], x / w - brightest[1])
+    a = 235 * (1 - depth * np.clip(d / 1.2, 0, 1) ** 1.5) + np.random.default_rng(0).normal(0, 2, size)
+    return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("brightest,depth", [((0.2, 0.3), 0.5), ((0.5, 0.5), 0.7), ((0.0, 1.0), 0.5)])
+def test_a_blank_page_under_uneven_light_is_refused(brightest: tuple[float, float], depth: float) -> None:
+    """A small photo of empty paper: its darker side stands out from the paper's own level
+    as a stroke would, but fades into the paper instead of ending at an edge."""
+    with pytest.raises(DigitsError, match=r"no digit found \(only uneven light\)"):
+        normalize(lit_page((96, 100), brightest, depth))
+
+
+def test_a_digit_under_the_same_light_is_read() -> None:
+    seven = draw_seven((100, 96), stroke=5)
+    light = np.asarray(lit_page((96, 100), (0.2, 0.3), 0.5), np.float32) / 235
+    lit = Image.fromarray(np.clip(np.asarray(seven, np.float32) * light, 0, 255).astype(np.uint8))
+    assert similar(normalize(lit), normalize(seven)) > 0.95
+
+
 def test_a_lone_blot_is_not_a_digit() -> None:
     im = Image.new("L", (400, 400), 255)
     ImageDraw.Draw(im).ellipse([150, 150, 250, 250], fill=0)

@@ -367,6 +367,31 @@ def test_a_blank_page_is_refused():
         segment.segment(grey(Image.new("L", (300, 200), 240)), Sure().predict)
 
 
+def test_pure_noise_is_no_number():
+    """Peaks of white noise pass the thresholds and merge into digit-sized pieces; averaged
+    over 3×3 pixels they sink into the noise, as strokes do not."""
+    noise = np.random.default_rng(0).integers(0, 256, (120, 150, 3), dtype=np.uint8)
+    r = read_image(Sure(), Image.fromarray(noise), "noise.png")
+    assert r.error == "no digits found (only noise)" and r.number is None
+
+
+def test_a_blank_page_under_uneven_light_is_no_number():
+    h, w = 96, 100
+    y, x = np.mgrid[0:h, 0:w] / np.array([h, w])[:, None, None]
+    lamp = 235 * (1 - 0.7 * np.clip(np.hypot(y - 0.2, x - 0.3) / 1.2, 0, 1) ** 1.5)
+    paper = np.clip(lamp + np.random.default_rng(0).normal(0, 2, lamp.shape), 0, 255).astype(np.uint8)
+    r = read_image(Sure(), Image.fromarray(paper), "paper.jpg")
+    assert r.error == "no digits found (only uneven light)"
+
+
+@pytest.mark.parametrize("sigma", [8, 16])
+def test_a_number_in_heavy_sensor_noise_is_read(sigma):
+    a = np.asarray(page(shapes=THREE), np.float32) * 0.6 + 60  # ink 60, paper 213
+    noisy = np.clip(a + np.random.default_rng(1).normal(0, sigma, a.shape), 0, 255).astype(np.uint8)
+    r = read_image(Sure(), Image.fromarray(noisy), "noisy.png")
+    assert r.error is None and r.number == "444"
+
+
 def test_reading_json_and_text():
     r = read_image(Sure(), page(shapes=THREE), "n.png")
     assert r.number == "444" and r.error is None and not r.uncertain

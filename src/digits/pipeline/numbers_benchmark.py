@@ -5,7 +5,9 @@ Synthetic numbers (`digits.pipeline.numbers`) and the real development set
 CLI and the server call. Scores: exact match (the whole number right), split by whether two
 digits touch, and per-digit accuracy, 1 - edits / digits (the Levenshtein distance between the
 number read and the label, as OCR's character accuracy counts it: a digit missed, split in two
-or misread is one edit).
+or misread is one edit). Pages with no number on them (the wild benchmark's blank pages:
+plain, lit, shadowed, textured, ruled or squared paper, a uniform colour, pure noise) must be
+refused, as they are by `digits predict`.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from digits.pipeline import numbers
+from digits.pipeline import numbers, wild
 from digits.pipeline.benchmark import in_workers, wilson
 from digits.recognize.read import Reading, read_file
 
 DEV_SET = "dev_set"
+BLANK = "blank"
 CHUNK = 20  # numbers per worker task
 PANEL_W, PANEL_H = 360, 150  # one example in the PNGs
 
@@ -46,6 +49,8 @@ class Record:
 
     @property
     def correct(self) -> bool:
+        if self.condition == BLANK:  # a page with no number is read right when it is refused
+            return self.error is not None
         return self.number == self.label
 
 
@@ -149,6 +154,25 @@ def dev_set(model_path: str | os.PathLike, real_dir: Path) -> list[Record]:
     return out
 
 
+def blank_pages(model_path: str | os.PathLike, count: int, seed: int) -> list[Record]:
+    """Read `count` pages with no number (`wild.blank`, their own seed: not the wild
+    benchmark's pages)."""
+    from digits.recognize.tflite import TFLiteClassifier
+
+    model = TFLiteClassifier(model_path)
+    rng = np.random.default_rng(wild.condition_seed(seed, "numbers_" + BLANK))
+    out = []
+    with tempfile.TemporaryDirectory(prefix="digits-numbers-") as tmp:
+        for i in range(count):
+            page = wild.blank(None, rng)
+            path = os.path.join(tmp, f"blank_{i:04d}{page.suffix}")
+            with open(path, "wb") as fh:
+                fh.write(page.data)
+            r = read_file(model, path)
+            out.append(Record(i, "", BLANK, False, r.number, r.confidence or 0.0, r.error))
+    return out
+
+
 def run(images: np.ndarray, labels: np.ndarray, model_path: str | os.PathLike, count: int, seed: int,
         touching: float, workers: int, examples: int = 12,
         progress: Callable[[int, int], None] | None = None) -> list[Record]:
@@ -183,14 +207,17 @@ def rate(recs: list[Record]) -> dict:
             "refused": round(sum(r.error is not None for r in recs) / n, 4) if n else 0.0}
 
 
-def score(synthetic: list[Record], dev: list[Record] | None) -> dict:
-    """metrics/numbers.json: overall, apart/touching, per condition, and the dev set."""
+def score(synthetic: list[Record], dev: list[Record] | None, blanks: list[Record] | None = None) -> dict:
+    """metrics/numbers.json: overall, apart/touching, per condition, the dev set, and the share
+    of blank pages refused."""
     out = {"overall": rate(synthetic),
            "apart": rate([r for r in synthetic if not r.touching]),
            "touching": rate([r for r in synthetic if r.touching]),
            "conditions": {c: rate([r for r in synthetic if r.condition == c]) for c in numbers.CONDITIONS}}
     if dev is not None:
         out[DEV_SET] = {**rate(dev), "correct": sum(r.correct for r in dev)}
+    if blanks:
+        out[BLANK] = {"n": len(blanks), "refused": round(sum(r.correct for r in blanks) / len(blanks), 4)}
     return out
 
 
@@ -200,6 +227,6 @@ def predictions_csv(records: list[Record]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["set", "index", "condition", "touching", "label", "number", "correct", "confidence", "error"])
     for r in records:
-        w.writerow(["dev" if r.condition == DEV_SET else "synthetic", r.index, r.condition, int(r.touching),
+        w.writerow([{DEV_SET: "dev", BLANK: BLANK}.get(r.condition, "synthetic"), r.index, r.condition, int(r.touching),
                     r.label, r.number or "", int(r.correct), f"{r.confidence:.4f}", r.error or ""])
     return buf.getvalue()

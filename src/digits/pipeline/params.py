@@ -132,6 +132,7 @@ class NumbersParams(_Section):
 
     count: Annotated[int, Field(strict=True, ge=10, le=100_000)] = 400
     touching: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3  # numbers with a pair pushed to touch
+    blanks: Annotated[int, Field(strict=True, ge=0, le=5000)] = 100  # pages with no number
     seed: int = Field(default=SEED, strict=True)
     workers: Annotated[int, Field(strict=True, ge=0, le=64)] = 0  # 0 = one per core (at most 4)
 

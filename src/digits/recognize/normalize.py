@@ -67,6 +67,12 @@ MIN_CONTRAST = 8.0
 # A stroke's edge: where its contrast falls to this share of the strokes' own (_find_digit).
 EDGE_LEVEL = 0.5
 PEAK_REACH = 2.0  # the stroke's peak is looked for within this many stroke widths
+# A mark stands out from the paper right beside it: at most this share of its contrast is
+# left a stroke width outside it (the dark end of a lighting gradient fades out slowly).
+FADE = 0.15
+# Strokes are wider than a pixel: averaged over NOISE_BOX² pixels they keep their contrast
+# over the noise (NOISE_SIGMAS / 2), which peaks of white noise taken for ink do not.
+NOISE_BOX = 3
 # A blurred digit (out of focus, or a tiny crop enlarged): its strokes are at least BLURRED
 # times wider at the ink threshold than at half maximum, and at least SOFT_MIN_WIDTH wide
 # (28×28 pixels) at half maximum, so they need no thickening. It is drawn from its grey
@@ -565,8 +571,12 @@ def _find_digit(x: np.ndarray, crop: bool = False
             keep.append(i)
             t0, l0, b0, r0 = min(t0, ti), min(l0, li), max(b0, bi), max(r0, ri)
     digit = np.isin(labels, np.asarray(keep) + 1)
-    if float(np.median(x[digit])) - med < max(MIN_CONTRAST, NOISE_SIGMAS / 2 * sigma):
+    inside = float(np.median(x[digit])) - med
+    if inside < max(MIN_CONTRAST, NOISE_SIGMAS / 2 * sigma):
         raise DigitsError("no digit found (too little contrast)")
+    why = _not_ink(x, digit, (t0, l0, b0, r0), med, inside, noise=False)
+    if why:
+        raise DigitsError(f"no digit found ({why})")
     # A digit is the mark on the page: it holds most of the ink that is not page structure.
     # In noise or a coarse texture the "digit" is one blotch among many.
     if mass[keep].sum() < MIN_SHARE * mass.sum():
@@ -582,6 +592,36 @@ def _find_digit(x: np.ndarray, crop: bool = False
     sharp, box = _half_maximum(x, digit, med, (t0, l0, b0, r0))
     blurred = _blurred(digit, sharp, box)
     return sharp, box, _soft(x, digit, med, (t0, l0, b0, r0), sharp, box) if blurred else None, blurred
+
+
+def _not_ink(x: np.ndarray, marks: np.ndarray, box: tuple[int, int, int, int], med: float,
+            contrast: float, noise: bool) -> str | None:
+    """Why the marks (a digit, or a number's digits; `box` around them, their median
+    `contrast` over the background `med` of ink map `x`) are not ink but the paper, or None.
+
+    Uneven light: the median of the ink map in a ring one stroke width (at least 2 px) around
+    the marks is about the background for a stroke, sharp or blurred, but most of the marks'
+    contrast where the thresholds cut a lighting gradient or a vignette somewhere along its
+    slope (FADE). Noise (`noise`): averaged over NOISE_BOX² pixels, strokes keep their
+    contrast and white noise loses most of its own; in pure noise the "strokes" are peaks of
+    the noise, which sink below NOISE_SIGMAS / 2 of it. One digit needs no such test: noise
+    has no piece with most of the ink (MIN_SHARE), and a tight crop of 12-16 px, enlarged, is
+    as smooth as noise (the wild benchmark lost one of 200); a number's pieces do merge
+    noise peaks into digit-sized blots.
+    """
+    r = max(2.0, _stroke_width(marks[box[0]:box[2], box[1]:box[3]]))
+    pad = int(r) + 1
+    near = (slice(max(0, box[0] - pad), box[2] + pad), slice(max(0, box[1] - pad), box[3] + pad))
+    m = marks[near]
+    ring = _dilate(m, r) & ~m
+    if ring.any() and float(np.median(x[near][ring])) - med > FADE * contrast:
+        return "only uneven light"
+    if noise:
+        smooth = cv2.blur(np.ascontiguousarray(x, np.float32), (NOISE_BOX, NOISE_BOX))
+        smed, ssigma = _background(smooth, _otsu(smooth))
+        if float(np.median(smooth[marks])) - smed < NOISE_SIGMAS / 2 * ssigma:
+            return "only noise"
+    return None
 
 
 def _side(m: np.ndarray, most: float) -> np.ndarray | None:

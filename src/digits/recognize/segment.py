@@ -44,6 +44,7 @@ from digits.recognize.normalize import (
     _frames,
     _half_maximum,
     _ink_map,
+    _not_ink,
     _otsu,
     _pieces,
     _side,
@@ -206,9 +207,16 @@ def _line_pieces(x: np.ndarray, crop: bool
     keep = [int(i) for i in live
             if boxes[i, 2] > y0 - 0.25 * line_h and boxes[i, 0] < y1 + 0.25 * line_h
             and max(heights[i], widths[i]) >= SPECK * line_h]
-    if float(np.median(x[np.isin(pc.labels, np.asarray(keep) + 1)])) - pc.med < \
-            max(MIN_CONTRAST, NOISE_SIGMAS / 2 * pc.sigma):
+    marks = np.isin(pc.labels, np.asarray(keep) + 1)
+    inside = float(np.median(x[marks])) - pc.med
+    if inside < max(MIN_CONTRAST, NOISE_SIGMAS / 2 * pc.sigma):
         raise DigitsError("no digits found (too little contrast)")
+    b = boxes[keep]
+    # the test for one digit; here also for noise, which for one digit its share of the ink tells
+    why = _not_ink(x, marks, (int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max())),
+                   pc.med, inside, noise=True)
+    if why:
+        raise DigitsError(f"no digits found ({why})")
     return x, pc.labels, boxes, keep, line_h, pc.med
 
 
