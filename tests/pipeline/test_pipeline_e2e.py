@@ -152,7 +152,7 @@ def test_outputs(project, mnist_source):
     assert numbers["dev_set"]["n"] == 2 and numbers["blank"]["n"] == 4
     assert {p.name for p in (project / "metrics/numbers").glob("*.png")} == {"examples.png", "wrong.png",
                                                                            "dev_set.png"}
-    assert len((project / "metrics/numbers_predictions.csv").read_text().splitlines()) == 1 + 12 + 2
+    assert len((project / "metrics/numbers_predictions.csv").read_text().splitlines()) == 1 + 12 + 2 + 4
     live = json.loads((project / "metrics/train/metrics.json").read_text())
     assert live["epochs_run"] == 2 and 0 < live["val"]["accuracy"] <= 1
     assert live["best"]["epoch"] in (1, 2) and live["step"] == 1
