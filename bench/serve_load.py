@@ -40,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -224,19 +225,30 @@ async def drive(url: str, body: bytes, ctype: str, want: int | None, clients: in
                     if bad:
                         errors[bad] = errors.get(bad, 0) + 1
 
-        tasks = [asyncio.create_task(one()) for _ in range(clients)]
-        await asyncio.sleep(warmup)
-        phase["count"] = True
-        cpu0, t0 = time.process_time(), time.perf_counter()
-        await asyncio.gather(*tasks)
-        elapsed, client_cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        elapsed, client_cpu = await _clients(one, clients, warmup, phase)
+    return _summary("httpx", clients, lat, errors, elapsed, client_cpu)
+
+
+async def _clients(one: Callable[[], Awaitable[None]], clients: int, warmup: float,
+                   phase: dict) -> tuple[float, float]:
+    """Run `clients` copies of `one` to their end, counting from `warmup` seconds in:
+    (seconds, the client's CPU seconds)."""
+    tasks = [asyncio.create_task(one()) for _ in range(clients)]
+    await asyncio.sleep(warmup)
+    phase["count"] = True
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    await asyncio.gather(*tasks)
+    return time.perf_counter() - t0, time.process_time() - cpu0
+
+
+def _summary(client: str, clients: int, lat: list[float], errors: dict[str, int], elapsed: float,
+             client_cpu: float) -> dict:
     n = len(lat)
     ms = [x * 1000 for x in lat]
-    return {"clients": clients, "client": "httpx", "seconds": round(elapsed, 2), "requests": n,
-            "rps": round(n / elapsed, 1),
-            "p50_ms": round(percentile(ms, 50), 1), "p90_ms": round(percentile(ms, 90), 1),
-            "p99_ms": round(percentile(ms, 99), 1), "max_ms": round(max(ms), 1) if ms else None,
-            "errors": sum(errors.values()), "error_kinds": errors,
+    return {"clients": clients, "client": client, "seconds": round(elapsed, 2), "requests": n,
+            "rps": round(n / elapsed, 1), "p50_ms": round(percentile(ms, 50), 1),
+            "p90_ms": round(percentile(ms, 90), 1), "p99_ms": round(percentile(ms, 99), 1),
+            "max_ms": round(max(ms), 1) if ms else None, "errors": sum(errors.values()), "error_kinds": errors,
             "client_cpu_ms_per_request": round(1000 * client_cpu / max(1, n), 2)}
 
 
@@ -281,19 +293,8 @@ async def drive_raw(url: str, body: bytes, ctype: str, want: int | None, clients
         finally:
             writer.close()
 
-    tasks = [asyncio.create_task(one()) for _ in range(clients)]
-    await asyncio.sleep(warmup)
-    phase["count"] = True
-    cpu0, t0 = time.process_time(), time.perf_counter()
-    await asyncio.gather(*tasks)
-    elapsed, client_cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    n = len(lat)
-    ms = [x * 1000 for x in lat]
-    return {"clients": clients, "client": "raw asyncio HTTP/1.1", "seconds": round(elapsed, 2), "requests": n,
-            "rps": round(n / elapsed, 1), "p50_ms": round(percentile(ms, 50), 1),
-            "p90_ms": round(percentile(ms, 90), 1), "p99_ms": round(percentile(ms, 99), 1),
-            "max_ms": round(max(ms), 1) if ms else None, "errors": sum(errors.values()), "error_kinds": errors,
-            "client_cpu_ms_per_request": round(1000 * client_cpu / max(1, n), 2)}
+    elapsed, client_cpu = await _clients(one, clients, warmup, phase)
+    return _summary("raw asyncio HTTP/1.1", clients, lat, errors, elapsed, client_cpu)
 
 
 def load(server: Server, path: str, body: bytes, ctype: str, want: int | None, clients: int, seconds: float,
