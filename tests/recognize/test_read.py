@@ -384,6 +384,14 @@ def test_a_blank_page_under_uneven_light_is_no_number():
     assert r.error == "no digits found (only uneven light)"
 
 
+def test_empty_paper_with_sensor_noise_is_no_number():
+    """Peaks of the noise clump into marks in rows of their own, which were read as lines
+    and refused one by one ("line 1 of 2: no digit found (blank image)")."""
+    paper = np.clip(235 + np.random.default_rng(0).normal(0, 2, (200, 300)), 0, 255).astype(np.uint8)
+    r = read_image(Sure(), Image.fromarray(paper), "paper.jpg")
+    assert r.error is not None and r.error.startswith("no digits found (")
+
+
 @pytest.mark.parametrize("sigma", [8, 16])
 def test_a_number_in_heavy_sensor_noise_is_read(sigma):
     a = np.asarray(page(shapes=THREE), np.float32) * 0.6 + 60  # ink 60, paper 213

@@ -154,19 +154,28 @@ def _turn(x: np.ndarray, angle: float) -> np.ndarray:
                       dtype=np.float32)
 
 
+def _line_pieces_of(x: np.ndarray, crop: bool) -> Pieces:
+    """`normalize._pieces` for a line of digits, its refusal worded as `digits read` words
+    them (`segment_lines` knows a band with no digits in it by "no digits found")."""
+    try:
+        return _pieces(x, crop, gap=GAP)
+    except DigitsError:
+        raise DigitsError("no digits found (blank image)") from None
+
+
 def _line_pieces(x: np.ndarray, crop: bool
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int], float, float]:
     """The ink map less any rule under the number (`_rules`), and the pieces on the line:
     labels, boxes, the indices kept, the line height, the background level. Raises
     DigitsError for no digits or several lines."""
-    pc = _pieces(x, crop, gap=GAP)
+    pc = _line_pieces_of(x, crop)
     # Printed structure, each looked for in what the one before left: a rule under the number,
     # a form's boxes, the bars between the boxes of a comb field, then a ring drawn around it.
     def without(found: np.ndarray | None) -> tuple[np.ndarray, Pieces]:
         if found is None:
             return x, pc
         less = np.where(found, pc.med, x)
-        return less, _pieces(less, crop, gap=GAP)
+        return less, _line_pieces_of(less, crop)
 
     rules = _rules(pc)
     x, pc = without(rules)
@@ -200,6 +209,8 @@ def _line_pieces(x: np.ndarray, crop: bool
     strong = [k for k, m in enumerate(ink)
               if m >= 0.25 * ink[main] or (len(bands[k]) >= 2 and m >= 0.05 * ink[main])]
     if len(strong) > 1:
+        # lines of ink, not of noise: the page's digit-sized marks pass the tests below first
+        _ink_or_refuse(x, pc, big.tolist())
         raise _SeveralLines(len(strong), _rows(boxes[live], heights[live], line_h))
     band = bands[main]
     y0, y1 = min(boxes[j, 0] for j in band), max(boxes[j, 2] for j in band)
@@ -207,17 +218,23 @@ def _line_pieces(x: np.ndarray, crop: bool
     keep = [int(i) for i in live
             if boxes[i, 2] > y0 - 0.25 * line_h and boxes[i, 0] < y1 + 0.25 * line_h
             and max(heights[i], widths[i]) >= SPECK * line_h]
+    _ink_or_refuse(x, pc, keep)
+    return x, pc.labels, boxes, keep, line_h, pc.med
+
+
+def _ink_or_refuse(x: np.ndarray, pc: Pieces, keep: list[int]) -> None:
+    """DigitsError unless pieces `keep` of ink map `x` are ink: they stand clear of the
+    paper's noise, and pass `normalize._not_ink` (for noise too, which for one digit its
+    share of the ink tells; a number's pieces merge noise peaks into digit-sized blots)."""
     marks = np.isin(pc.labels, np.asarray(keep) + 1)
     inside = float(np.median(x[marks])) - pc.med
     if inside < max(MIN_CONTRAST, NOISE_SIGMAS / 2 * pc.sigma):
         raise DigitsError("no digits found (too little contrast)")
-    b = boxes[keep]
-    # the test for one digit; here also for noise, which for one digit its share of the ink tells
+    b = pc.boxes[keep]
     why = _not_ink(x, marks, (int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max())),
                    pc.med, inside, noise=True)
     if why:
         raise DigitsError(f"no digits found ({why})")
-    return x, pc.labels, boxes, keep, line_h, pc.med
 
 
 def _rows(boxes: np.ndarray, heights: np.ndarray, line_h: float) -> list[tuple[float, float]]:
