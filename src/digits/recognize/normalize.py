@@ -571,10 +571,7 @@ def _find_digit(x: np.ndarray, crop: bool = False
             keep.append(i)
             t0, l0, b0, r0 = min(t0, ti), min(l0, li), max(b0, bi), max(r0, ri)
     digit = np.isin(labels, np.asarray(keep) + 1)
-    inside = float(np.median(x[digit])) - med
-    if inside < max(MIN_CONTRAST, NOISE_SIGMAS / 2 * sigma):
-        raise DigitsError("no digit found (too little contrast)")
-    why = _not_ink(x, digit, (t0, l0, b0, r0), med, inside, noise=False)
+    why = _not_ink(x, digit, (t0, l0, b0, r0), med, sigma, noise=False)
     if why:
         raise DigitsError(f"no digit found ({why})")
     # A digit is the mark on the page: it holds most of the ink that is not page structure.
@@ -595,20 +592,24 @@ def _find_digit(x: np.ndarray, crop: bool = False
 
 
 def _not_ink(x: np.ndarray, marks: np.ndarray, box: tuple[int, int, int, int], med: float,
-            contrast: float, noise: bool) -> str | None:
-    """Why the marks (a digit, or a number's digits; `box` around them, their median
-    `contrast` over the background `med` of ink map `x`) are not ink but the paper, or None.
+            sigma: float, noise: bool) -> str | None:
+    """Why the marks (a digit, or a number's digits; `box` around them) are not ink but the
+    paper of ink map `x` (its background `med`, noise `sigma`), or None.
 
-    Uneven light: the median of the ink map in a ring one stroke width (at least 2 px) around
-    the marks is about the background for a stroke, sharp or blurred, but most of the marks'
-    contrast where the thresholds cut a lighting gradient or a vignette somewhere along its
-    slope (FADE). Noise (`noise`): averaged over NOISE_BOX² pixels, strokes keep their
-    contrast and white noise loses most of its own; in pure noise the "strokes" are peaks of
-    the noise, which sink below NOISE_SIGMAS / 2 of it. One digit needs no such test: noise
-    has no piece with most of the ink (MIN_SHARE), and a tight crop of 12-16 px, enlarged, is
-    as smooth as noise (the wild benchmark lost one of 200); a number's pieces do merge
-    noise peaks into digit-sized blots.
+    Too little contrast: their median stands less than MIN_CONTRAST, or NOISE_SIGMAS / 2
+    of the noise, above the background. Uneven light: the median of the ink map in a ring
+    one stroke width (at least 2 px) around the marks is about the background for a stroke,
+    sharp or blurred, but most of the marks' contrast where the thresholds cut a lighting
+    gradient or a vignette somewhere along its slope (FADE). Noise (`noise`): averaged over
+    NOISE_BOX² pixels, strokes keep their contrast and white noise loses most of its own; in
+    pure noise the "strokes" are peaks of the noise, which sink below NOISE_SIGMAS / 2 of it.
+    One digit needs no such test: noise has no piece with most of the ink (MIN_SHARE), and a
+    tight crop of 12-16 px, enlarged, is as smooth as noise (the wild benchmark lost one of
+    200); a number's pieces do merge noise peaks into digit-sized blots.
     """
+    contrast = float(np.median(x[marks])) - med
+    if contrast < max(MIN_CONTRAST, NOISE_SIGMAS / 2 * sigma):
+        return "too little contrast"
     r = max(2.0, _stroke_width(marks[box[0]:box[2], box[1]:box[3]]))
     pad = int(r) + 1
     near = (slice(max(0, box[0] - pad), box[2] + pad), slice(max(0, box[1] - pad), box[3] + pad))

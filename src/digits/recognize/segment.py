@@ -209,7 +209,7 @@ def _line_pieces(x: np.ndarray, crop: bool
     strong = [k for k, m in enumerate(ink)
               if m >= 0.25 * ink[main] or (len(bands[k]) >= 2 and m >= 0.05 * ink[main])]
     if len(strong) > 1:
-        # lines of ink, not of noise: the page's digit-sized marks pass the tests below first
+        # lines of ink, not of noise: the page's digit-sized marks pass the test below first
         _ink_or_refuse(x, pc, big.tolist())
         raise _SeveralLines(len(strong), _rows(boxes[live], heights[live], line_h))
     band = bands[main]
@@ -223,16 +223,13 @@ def _line_pieces(x: np.ndarray, crop: bool
 
 
 def _ink_or_refuse(x: np.ndarray, pc: Pieces, keep: list[int]) -> None:
-    """DigitsError unless pieces `keep` of ink map `x` are ink: they stand clear of the
-    paper's noise, and pass `normalize._not_ink` (for noise too, which for one digit its
-    share of the ink tells; a number's pieces merge noise peaks into digit-sized blots)."""
-    marks = np.isin(pc.labels, np.asarray(keep) + 1)
-    inside = float(np.median(x[marks])) - pc.med
-    if inside < max(MIN_CONTRAST, NOISE_SIGMAS / 2 * pc.sigma):
-        raise DigitsError("no digits found (too little contrast)")
+    """DigitsError unless pieces `keep` of ink map `x` are ink (`normalize._not_ink`, for
+    noise too, which for one digit its share of the ink tells; a number's pieces merge noise
+    peaks into digit-sized blots)."""
     b = pc.boxes[keep]
-    why = _not_ink(x, marks, (int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max())),
-                   pc.med, inside, noise=True)
+    why = _not_ink(x, np.isin(pc.labels, np.asarray(keep) + 1),
+                   (int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max())),
+                   pc.med, pc.sigma, noise=True)
     if why:
         raise DigitsError(f"no digits found ({why})")
 
