@@ -18,7 +18,7 @@ def test_project_params_are_valid():
     ("train", {"epochs": "ten"}, "train.epochs"),
     ("train", {"model": "rnn"}, "train.model: Input should be 'mlp', 'cnn' or 'keras_io'"),
     ("train", {"lr": -1}, "train.lr: Input should be greater than 0"),
-    ("train", {"check_samples": -1}, "train.check_samples: Input should be greater than or equal to 0"),
+    ("check", {"samples": -1}, "check.samples: Input should be greater than or equal to 0"),
     ("train", {"precision": "fp8"}, "train.precision"),
     ("train", {"cnn": {"batchnorm": "yes"}}, "train.cnn.batchnorm"),
     ("train", {"augment": {"styles": 1.5}}, "train.augment.styles: Input should be less than or equal to 1"),

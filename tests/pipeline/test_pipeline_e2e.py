@@ -7,17 +7,21 @@ the fetch stage is given through MNIST_PINS, so `make test` proves the pipeline 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
+import h5py
 import pytest
 import yaml
 
 from conftest import ROOT
+from digits.recognize.tflite import TFLiteClassifier
 
 pytestmark = pytest.mark.slow  # minutes: `make test-slow`
 
@@ -26,6 +30,7 @@ SMALL = {
     "preprocess": {"train_limit": 3000, "test_limit": 500},
     "train": {"epochs": 2, "batch_size": 64, "precision": "float32",
               "cnn": {"filters": [8, 16], "batchnorm": True}},
+    "check": {"samples": 300, "epochs": 1},
     "plots": {"dpi": 50},
     "wild": {"per_condition": 10, "blanks": 5, "uci": False},
     "numbers": {"count": 12, "blanks": 4},
@@ -137,6 +142,15 @@ def test_outputs(project, mnist_source):
     if "MNIST_PINS" in mnist_source:  # the provenance names the data fetch verified
         pins = json.loads(Path(mnist_source["MNIST_PINS"]).read_text())
         assert prov["data"]["mnist_idx_sha256"] == {name: pin["sha256"] for name, pin in pins.items()}
+    with zipfile.ZipFile(project / "models/model.keras") as z:  # the network, not the optimizer's state
+        assert "optimizer" not in h5py.File(io.BytesIO(z.read("model.weights.h5")), "r")
+    check = json.loads((project / "metrics/check.json").read_text())
+    assert check["samples"] == 300 and check["epochs"] == 1 and 0 <= check["val_auc"] <= 1
+    check_prov = json.loads((project / "models/check_provenance.json").read_text())
+    assert check_prov["params"]["samples"] == 300 and "check" in check_prov["outputs"]
+    assert set(check_prov["data"]["inputs_sha256"]) == {"models/model.keras", "data/prepared/train.npz",
+                                                       "data/prepared/val.npz"}
+    assert TFLiteClassifier(project / "models/model.tflite").columns == 11  # the digits, then the check
     for png in ("confusion_matrix", "training_curves", "test_predictions", "worst_errors", "train_samples"):
         assert (project / f"metrics/plots/{png}.png").stat().st_size > 1000
     wild = json.loads((project / "metrics/wild.json").read_text())
@@ -187,9 +201,9 @@ def test_second_repro_is_a_noop(project):
 
 def test_exp_run_reruns_only_downstream_of_train(project):
     res = sh([str(BIN / "dvc"), "exp", "run", "-S", "train.epochs=1", "-n", "one-epoch"], project)
-    ran = {s for s in ("fetch", "preprocess", "train", "evaluate", "wild", "numbers_bench", "plots")
+    ran = {s for s in ("fetch", "preprocess", "train", "check", "evaluate", "wild", "numbers_bench", "plots")
            if f"Running stage '{s}'" in res.stdout}
-    assert ran == {"train", "evaluate", "wild", "numbers_bench", "plots"}
+    assert ran == {"train", "check", "evaluate", "wild", "numbers_bench", "plots"}
     show = sh([str(BIN / "dvc"), "exp", "show", "--json"], project).stdout
     assert "one-epoch" in show
     diff = sh([str(BIN / "dvc"), "metrics", "diff", "HEAD", "--json"], project)

@@ -1,6 +1,7 @@
 """Training through DVC on the small slice of test_pipeline_e2e.py, in a project of its own
 reproduced up to `evaluate` (these tests retrain it: apart from the other file's project,
-pytest-xdist runs the two side by side): training is deterministic, and a training killed
+pytest-xdist runs the two side by side): training and the check's fit are deterministic (the
+exported model byte for byte), and a training killed
 mid-epoch leaves nothing half-written.
 """
 
@@ -29,9 +30,10 @@ def project(tmp_path_factory) -> Path:
 def test_force_repro_twice_gives_identical_metrics(project):
     runs = []
     for _ in range(2):
-        sh([str(BIN / "dvc"), "repro", "--force", "--single-item", "train", "evaluate"], project)
-        runs.append({f: (project / f).read_text() for f in ("metrics/test.json", "metrics/train/metrics.json",
-                                                            "metrics/predictions.csv")})
+        sh([str(BIN / "dvc"), "repro", "--force", "--single-item", "train", "check", "evaluate"], project)
+        runs.append({f: (project / f).read_bytes() for f in ("metrics/test.json", "metrics/train/metrics.json",
+                                                             "metrics/predictions.csv", "metrics/check.json",
+                                                             "models/model.tflite")})
     assert runs[0] == runs[1]
 
 

@@ -21,7 +21,9 @@ ARGS = {
     "fetch": ["--out", "out/raw.npz"],
     "preprocess": ["--raw", "in/raw.npz", "--out-dir", "out"],
     "train": ["--train", "in/train.npz", "--val", "in/val.npz", "--model", "out/m.keras",
-              "--tflite", "out/m.tflite", "--provenance", "out/p.json", "--live", "out/live"],
+              "--provenance", "out/p.json", "--live", "out/live"],
+    "check": ["--model", "in/m.keras", "--train", "in/train.npz", "--val", "in/val.npz",
+              "--tflite", "out/m.tflite", "--provenance", "out/p.json", "--metrics", "out/c.json"],
     "evaluate": ["--test", "in/test.npz", "--model", "in/m.keras", "--tflite", "in/m.tflite",
                  "--metrics", "out/t.json", "--per-class", "out/pc.json", "--confusion", "out/cm.csv",
                  "--predictions", "out/p.csv", "--probs", "out/probs.npz"],
@@ -132,6 +134,17 @@ def test_evaluate_refuses_bad_test_arrays(tmp_path, x, y, fragment):
     _save(tmp_path / "in/test.npz", x=x, y=y)
     res = run_stage(tmp_path, "evaluate", PARAMS)
     assert_one_line_failure(res, "evaluate", fragment, tmp_path)
+
+
+def test_check_refuses_a_missing_or_corrupt_model(tmp_path):
+    (tmp_path / "in").mkdir()
+    for split in ("train", "val"):
+        _save(tmp_path / f"in/{split}.npz", x=np.zeros((20, 28, 28), np.float32), y=np.arange(20) % 10)
+    res = run_stage(tmp_path, "check", PARAMS)
+    assert_one_line_failure(res, "check", "in/m.keras: no such model file", tmp_path)
+    (tmp_path / "in/m.keras").write_bytes(b"PK\x03\x04 truncated")
+    res = run_stage(tmp_path, "check", PARAMS)
+    assert_one_line_failure(res, "check", "in/m.keras: cannot load model", tmp_path)
 
 
 def test_missing_and_corrupt_inputs(tmp_path):

@@ -1,24 +1,28 @@
-"""The "one digit?" check: a head on the trained network that says whether an image is one
+"""The "one digit?" check: a small network of its own that says whether an image is one
 whole digit, for `digits read` to weigh its candidate cuts with.
 
 The digit classifier is trained on single digits only, so it reads anything as some digit:
 two touching digits squeezed into one box, or a fragment of a digit, often with a
-confidence a whole digit gets too. The check is a logistic regression on the network's own
-features (the flattened last feature map, frozen: the digit probabilities do not change),
-fitted on training digits against images that are not one digit, made from training digits
-the ways a segmenter goes wrong:
+confidence a whole digit gets too. The check is a binary convnet trained on training
+digits against images that are not one digit, made from training digits the ways a
+segmenter goes wrong:
 
 - two digits pushed together until they touch or overlap, as one image;
 - a digit with a slice of its neighbour stuck to one side;
 - a piece of one digit, cut off at 25-75 % of its width.
 
-Each is drawn MNIST-style (its ink fit into 20x20, centred by mass in 28x28), as the
-recogniser draws every candidate. The exported model then maps (N, 28, 28) to (N, 11):
-the ten digit probabilities, then the probability that the image is one digit.
+Both classes are drawn from the same digits and the same ways: MNIST-style (ink fit into
+20x20, centred by mass in 28x28), a share of the digits first redrawn along their centre
+line with another pen (`wild.coverage`), and a share of the images drawn as the recogniser
+draws a candidate part (a binary mask brought to MNIST's stroke width, `normalize.to_mnist`),
+so that nothing but "one digit or not" tells the classes apart. The `check` stage joins it
+to the trained digit network: the exported model maps (N, 28, 28) to (N, 11), the ten digit
+probabilities (the network's own, unchanged), then the probability that the image is one digit.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import keras
@@ -26,10 +30,15 @@ import numpy as np
 from PIL import Image
 
 from digits import IMAGE_SIZE
+from digits.errors import DigitsError
 
 BOX = 20  # MNIST fits a digit's ink into 20x20
 INK = 0.1  # a pixel above this is ink, for boxes
-C = 0.1  # inverse L2 strength of the logistic regression (set on validation digits)
+PEN = 0.4  # share of the digits redrawn along their centre line with a pen of ...
+PEN_WIDTH = (0.04, 0.14)  # ... this share of the digit's size (a ballpoint to a felt tip)
+AS_CUT = 0.6  # share of the images drawn as the recogniser draws a candidate part
+UPSCALE = 4  # the part's mask is traced at this many times 28 px
+LABEL_SMOOTHING = 0.1  # keeps the check from saying 0 or 1 outright about unfamiliar shapes
 
 
 def _crop(a: np.ndarray) -> np.ndarray:
@@ -103,57 +112,104 @@ def not_one_digit(images: np.ndarray, n: int, rng: np.random.Generator) -> np.nd
     return np.stack(out) if out else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.float32)
 
 
-def _features(model: keras.Model) -> keras.Model:
-    """The network up to its last Flatten: the features the check reads."""
-    flat = [layer for layer in model.layers if isinstance(layer, keras.layers.Flatten)]
-    if not flat:
-        raise ValueError(f"model {model.name!r} has no Flatten layer to read features from")
-    return keras.Model(model.inputs, flat[-1].output)
+def with_pens(images: np.ndarray, rng: np.random.Generator, share: float = PEN) -> np.ndarray:
+    """`images` (N, 28, 28) with `share` of them redrawn along their centre line with a round
+    pen of PEN_WIDTH of their size, MNIST-style: other writers' pens."""
+    from digits.pipeline.wild import coverage
+
+    out = images.astype(np.float32, copy=True)
+    for i in np.flatnonzero(rng.random(len(images)) < share):
+        size = float(BOX)
+        drawn = mnist_style(np.pad(coverage(images[i], size, float(rng.uniform(*PEN_WIDTH)) * size), 2))
+        if drawn is not None:
+            out[i] = drawn
+    return out
+
+
+def as_cut(a: np.ndarray) -> np.ndarray:
+    """`a` (28, 28) drawn as the recogniser draws a candidate part: its ink as a binary mask
+    at UPSCALE times the size, brought to MNIST's stroke width and fit (`normalize.to_mnist`);
+    `a` itself if nothing is left to draw."""
+    from digits.recognize.normalize import to_mnist
+
+    side = IMAGE_SIZE * UPSCALE
+    mask = np.asarray(Image.fromarray(a, "F").resize((side, side), Image.Resampling.BILINEAR)) > 0.4
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return a
+    try:
+        return to_mnist(mask, (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1))
+    except DigitsError:
+        return a
+
+
+def examples(images: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """`n` digits and `n` images that are not one digit, made from `images` (N, 28, 28) as the
+    module says, shuffled: (x (2n, 28, 28) float32, y (2n,) 1.0 for a digit)."""
+    pool = with_pens(images[rng.choice(len(images), size=min(len(images), 2 * n), replace=False)], rng)
+    digits = [mnist_style(np.pad(_crop(pool[i]), 2)) for i in rng.choice(len(pool), size=n, replace=n > len(pool))]
+    x = np.concatenate([np.stack(digits), not_one_digit(pool, n, rng)])
+    drawn = rng.random(len(x)) < AS_CUT
+    x = np.stack([as_cut(a) if d else a for a, d in zip(x, drawn, strict=True)]).astype(np.float32)
+    y = np.r_[np.ones(n), np.zeros(n)].astype(np.float32)
+    order = rng.permutation(len(x))
+    return x[order], y[order]
+
+
+def build_check(filters: tuple[int, ...] = (16, 32, 64), dense: int = 64, dropout: float = 0.25) -> keras.Model:
+    """The check's network: 3x3 convs + ReLU + 2x2 max-pool per entry of `filters`, a hidden
+    dense layer, one sigmoid."""
+    from keras import layers
+
+    inp = keras.Input((IMAGE_SIZE, IMAGE_SIZE), name="image")
+    x = layers.Reshape((IMAGE_SIZE, IMAGE_SIZE, 1))(inp)
+    for k, f in enumerate(filters):
+        x = layers.Conv2D(f, 3, padding="same", activation="relu", name=f"check_conv{k}")(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Dropout(dropout)(layers.Dense(dense, activation="relu")(layers.Flatten()(x)))
+    return keras.Model(inp, layers.Dense(1, activation="sigmoid", name="one_digit")(x), name="one_digit_check")
 
 
 @dataclass
 class Check:
-    """The fitted check: a logistic regression over the features, and how well it separates."""
+    """The fitted check and how well it separates digits from the rest."""
 
-    weights: np.ndarray  # (features,)
-    bias: float
+    model: keras.Model  # (N, 28, 28) -> (N, 1): the probability of one whole digit
     samples: int  # digits, and as many images that are not one digit
+    epochs: int
     train_accuracy: float
+    val_accuracy: float
     val_auc: float  # on validation digits against images made from validation digits
+    seconds: float
 
 
-def fit_check(model: keras.Model, x_train: np.ndarray, x_val: np.ndarray, samples: int, seed: int) -> Check:
+def fit_check(x_train: np.ndarray, x_val: np.ndarray, samples: int, epochs: int, seed: int,
+              batch_size: int = 128, verbose: int | str = 2) -> Check:
     """Fit the check on `samples` training digits and as many non-digits made from them;
-    score it (ROC AUC) on validation digits against non-digits made from those."""
-    from sklearn.linear_model import LogisticRegression
+    score it (accuracy, ROC AUC) on validation digits against non-digits made from those.
+    Call `training.configure_runtime(seed)` first for a reproducible fit."""
     from sklearn.metrics import roc_auc_score
 
-    rng = np.random.default_rng([seed, 11])
-    digits = x_train[rng.choice(len(x_train), size=min(samples, len(x_train)), replace=False)]
-    others = not_one_digit(x_train, len(digits), rng)
-    feats = _features(model)
-
-    def features(x: np.ndarray) -> np.ndarray:
-        return np.asarray(feats.predict(x, batch_size=1024, verbose=0), np.float64)
-
-    f = np.concatenate([features(digits), features(others)])
-    y = np.r_[np.ones(len(digits)), np.zeros(len(others))]
-    lr = LogisticRegression(C=C, max_iter=3000).fit(f, y)
-    vrng = np.random.default_rng([seed, 12])
-    vd = x_val[vrng.choice(len(x_val), size=min(len(x_val), max(10, samples // 10)), replace=False)]
-    vo = not_one_digit(x_val, len(vd), vrng)
-    pv = lr.predict_proba(np.concatenate([features(vd), features(vo)]))[:, 1]
-    auc = float(roc_auc_score(np.r_[np.ones(len(vd)), np.zeros(len(vo))], pv))
-    return Check(weights=lr.coef_[0].astype(np.float32), bias=float(lr.intercept_[0]), samples=len(digits),
-                 train_accuracy=float(lr.score(f, y)), val_auc=auc)
+    t0 = time.perf_counter()
+    x, y = examples(x_train, samples, np.random.default_rng([seed, 11]))
+    xv, yv = examples(x_val, min(len(x_val), max(10, samples // 10)), np.random.default_rng([seed, 12]))
+    print(f"check: {len(x):,} training images ({samples:,} digits, as many not one digit), "
+          f"{len(xv):,} validation images, made in {time.perf_counter() - t0:.0f} s", flush=True)
+    model = build_check()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), metrics=["accuracy"], jit_compile=False,
+                  loss=keras.losses.BinaryCrossentropy(label_smoothing=LABEL_SMOOTHING))
+    hist = model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=(xv, yv), shuffle=True,
+                     verbose=verbose)
+    pv = model.predict(xv, batch_size=1024, verbose=0)[:, 0]
+    return Check(model=model, samples=samples, epochs=epochs,
+                 train_accuracy=float(hist.history["accuracy"][-1]),
+                 val_accuracy=float(np.mean((pv >= 0.5) == (yv == 1))),
+                 val_auc=float(roc_auc_score(yv, pv)), seconds=time.perf_counter() - t0)
 
 
-def with_check(model: keras.Model, check: Check) -> keras.Model:
-    """`model` with the check's probability as an 11th output column; the digit probabilities
-    are the model's own, unchanged."""
-    feats = _features(model)
-    head = keras.layers.Dense(1, activation="sigmoid", name="one_digit")
-    one = head(feats.output)
-    head.set_weights([check.weights[:, None], np.array([check.bias], np.float32)])
-    out = keras.layers.Concatenate(name="digits_and_check")([model.outputs[0], one])
-    return keras.Model(model.inputs, out, name=model.name)
+def with_check(model: keras.Model, check: keras.Model) -> keras.Model:
+    """One model: `model`'s ten digit probabilities, unchanged, then `check`'s probability that
+    the image is one digit, as an 11th column."""
+    inp = keras.Input((IMAGE_SIZE, IMAGE_SIZE), name="image")
+    out = keras.layers.Concatenate(name="digits_and_check")([model(inp), check(inp)])
+    return keras.Model(inp, out, name=f"{model.name}_with_check")

@@ -96,12 +96,19 @@ class TrainParams(_Section):
     threads: NonNegInt = 0  # TensorFlow intra-op threads; 0 lets TensorFlow use every core
     # bfloat16 compute with float32 weights: ~2x faster convs on CPUs with AMX/AVX512-BF16.
     precision: Literal["float32", "mixed_bfloat16"] = "float32"
-    # digits, and as many images that are not one digit, the "one digit?" check is fitted on
-    # (digits.pipeline.check); 0 = no check: the model gives the ten digit probabilities only
-    check_samples: Annotated[int, Field(strict=True, ge=0, le=1_000_000)] = 0
     mlp: MLPParams = MLPParams()
     cnn: CNNParams = CNNParams()
     augment: AugmentParams = AugmentParams()
+
+
+class CheckParams(_Section):
+    """The "one digit?" check that `digits read` weighs its cuts with (digits.pipeline.check)."""
+
+    # digits, and as many images that are not one digit, it is fitted on; 0 = no check: the
+    # exported model gives the ten digit probabilities only
+    samples: Annotated[int, Field(strict=True, ge=0, le=1_000_000)] = 0
+    epochs: Annotated[int, Field(strict=True, ge=1, le=100)] = 10
+    seed: int = Field(default=SEED, strict=True)
 
 
 class EvaluateParams(_Section):
@@ -141,6 +148,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "fetch": FetchParams,
     "preprocess": PreprocessParams,
     "train": TrainParams,
+    "check": CheckParams,
     "evaluate": EvaluateParams,
     "plots": PlotsParams,
     "wild": WildParams,

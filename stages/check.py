@@ -1,0 +1,70 @@
+"""Stage check: fit the "one digit?" check that `digits read` weighs its candidate cuts with,
+join it to the trained digit network and export the model `digits predict` and `digits read` run."""
+
+from __future__ import annotations
+
+import _env  # noqa: F401, I001  (first: one line, not a traceback, outside the environment)
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+from digits.errors import cli_entry
+from digits.pipeline.data import check_images, describe
+from digits.pipeline.params import CheckParams, load_section
+from digits.storage import load_npz, write_json
+
+
+@cli_entry("check")
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--model", required=True, help=".keras digit network from train")
+    ap.add_argument("--train", required=True, help="train.npz from preprocess (the check is fitted on its digits)")
+    ap.add_argument("--val", required=True, help="val.npz from preprocess (the check is scored on its digits)")
+    ap.add_argument("--tflite", required=True, help="output .tflite: the ten digits, then the check")
+    ap.add_argument("--provenance", required=True, help="output provenance JSON of the .tflite")
+    ap.add_argument("--metrics", required=True, help="output metrics JSON of the check's fit")
+    args = ap.parse_args()
+    p: CheckParams = load_section("check")  # validate before the slow TensorFlow import
+
+    tr = load_npz(args.train, ("x", "y"))
+    va = load_npz(args.val, ("x", "y"))
+    for path, d in ((args.train, tr), (args.val, va)):
+        check_images(d["x"], f"{path}: x", dtype=np.float32)
+        print(describe(f"check in {path}", d["x"], d["y"]))
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from digits.loading import load_keras
+    from digits.pipeline.export import export_tflite
+    from digits.pipeline.provenance import provenance
+    from digits.pipeline.training import configure_runtime
+
+    configure_runtime(p.seed)
+    model = load_keras(args.model)
+    fit: dict = {}
+    if p.samples:
+        from digits.pipeline.check import fit_check, with_check
+
+        check = fit_check(tr["x"], va["x"], p.samples, p.epochs, p.seed,
+                          verbose=1 if sys.stdout.isatty() else 2)
+        model = with_check(model, check.model)
+        fit = {"samples": check.samples, "epochs": check.epochs, "train_accuracy": round(check.train_accuracy, 4),
+               "val_accuracy": round(check.val_accuracy, 4), "val_auc": round(check.val_auc, 4)}
+        print(f"check: {check.samples:,} digits and as many non-digits, {check.epochs} epochs in "
+              f"{check.seconds:.0f} s: validation accuracy {check.val_accuracy:.4f}, ROC AUC {check.val_auc:.4f}")
+    size = export_tflite(model, args.tflite)
+    outputs = {"digits": "columns 0-9: the probability of each digit"}
+    if fit:
+        outputs["check"] = "column 10: the probability that the image is one whole digit"
+    write_json(args.provenance, provenance(params=p.model_dump(), inputs=[args.model, args.train, args.val],
+                                           extra={"outputs": outputs, "check_fit": fit}))
+    # no wall time: metrics must be identical when the params are
+    write_json(args.metrics, fit or {"samples": 0})
+    print(f"check: wrote {args.tflite} ({size:,} B, {model.output_shape[-1]} columns), "
+          f"{args.provenance}, {args.metrics}")
+
+
+if __name__ == "__main__":
+    main()
