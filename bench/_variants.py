@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # number i, validation images and labels, seed -> (label, {file's variant: encoded file}), or
 # None for a number that cannot be made that way (it is skipped)
 Make = Callable[[int, np.ndarray, np.ndarray, int], "tuple[str, dict[str, bytes]] | None"]
-# a line of the report -> (the file's variant, (segment's function to switch off, its stand-in) or None)
-Reads = dict[str, tuple[str, "tuple[str, Callable] | None"]]
+# a line of the report -> (the file's variant, (segment's function or constant to switch off,
+# its stand-in) or None)
+Reads = dict[str, tuple[str, "tuple[str, object] | None"]]
 
 
 def arguments(doc: str, seed: int, out: str, n: int = 100) -> argparse.Namespace:
@@ -46,9 +47,9 @@ def save(out: str, doc: dict) -> None:
     print(f"wrote {out}")
 
 
-def run(doc: str, make: Make, reads: Reads, seed: int, out: str) -> int:
+def run(doc: str, make: Make, reads: Reads, seed: int, out: str, n: int = 100) -> int:
     """Read `--n` numbers each way in `reads`; print and write how many were read exactly."""
-    args = arguments(doc, seed, out)
+    args = arguments(doc, seed, out, n)
     model = load_model(resolve_model_path(args.model))
     d = np.load(args.val)
     x, y = d["x"], d["y"]
