@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 from digits.errors import cli_entry
-from digits.pipeline.data import check_images, describe
+from digits.pipeline.data import check_images, check_labels, describe
 from digits.pipeline.params import CheckParams, load_section
 from digits.storage import load_npz, write_json
 
@@ -33,6 +33,7 @@ def main() -> None:
     va = load_npz(args.val, ("x", "y"))
     for path, d in ((args.train, tr), (args.val, va)):
         check_images(d["x"], f"{path}: x", dtype=np.float32)
+        check_labels(d["y"], f"{path}: y", len(d["x"]))  # before describe() counts them
         print(describe(f"check in {path}", d["x"], d["y"]))
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

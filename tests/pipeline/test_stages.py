@@ -136,6 +136,14 @@ def test_evaluate_refuses_bad_test_arrays(tmp_path, x, y, fragment):
     assert_one_line_failure(res, "evaluate", fragment, tmp_path)
 
 
+def test_check_refuses_bad_labels_before_describing_them(tmp_path):
+    (tmp_path / "in").mkdir()
+    _save(tmp_path / "in/train.npz", x=np.zeros((20, 28, 28), np.float32), y=np.arange(20) % 10 - 1)
+    _save(tmp_path / "in/val.npz", x=np.zeros((20, 28, 28), np.float32), y=np.arange(20) % 10)
+    res = run_stage(tmp_path, "check", PARAMS)
+    assert_one_line_failure(res, "check", "labels must be in 0..9", tmp_path)
+
+
 def test_check_refuses_a_missing_or_corrupt_model(tmp_path):
     (tmp_path / "in").mkdir()
     for split in ("train", "val"):
