@@ -9,12 +9,10 @@ import argparse
 import os
 import sys
 
-import numpy as np
-
 from digits.errors import cli_entry
-from digits.pipeline.data import check_images, check_labels, describe
+from digits.pipeline.data import load_split
 from digits.pipeline.params import CheckParams, load_section
-from digits.storage import load_npz, write_json
+from digits.storage import write_json
 
 
 @cli_entry("check")
@@ -29,12 +27,8 @@ def main() -> None:
     args = ap.parse_args()
     p: CheckParams = load_section("check")  # validate before the slow TensorFlow import
 
-    tr = load_npz(args.train, ("x", "y"))
-    va = load_npz(args.val, ("x", "y"))
-    for path, d in ((args.train, tr), (args.val, va)):
-        check_images(d["x"], f"{path}: x", dtype=np.float32)
-        check_labels(d["y"], f"{path}: y", len(d["x"]))  # before describe() counts them
-        print(describe(f"check in {path}", d["x"], d["y"]))
+    x_train, _ = load_split(args.train, f"check in {args.train}")
+    x_val, _ = load_split(args.val, f"check in {args.val}")
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from digits.loading import load_keras
@@ -48,7 +42,7 @@ def main() -> None:
     if p.samples:
         from digits.pipeline.check import fit_check, with_check
 
-        check = fit_check(tr["x"], va["x"], p.samples, p.epochs, p.seed,
+        check = fit_check(x_train, x_val, p.samples, p.epochs, p.seed,
                           verbose=1 if sys.stdout.isatty() else 2)
         model = with_check(model, check.model)
         fit = {"samples": check.samples, "epochs": check.epochs, "train_accuracy": round(check.train_accuracy, 4),

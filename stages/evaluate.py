@@ -11,10 +11,10 @@ import numpy as np
 
 from digits import NUM_CLASSES
 from digits.errors import DigitsError, cli_entry
-from digits.pipeline.data import check_images, check_labels, describe
+from digits.pipeline.data import load_split
 from digits.pipeline.evaluation import confusion_csv, metrics_from_probs, predictions_csv
 from digits.pipeline.params import EvaluateParams, load_section
-from digits.storage import load_npz, save_npz, write_json, write_text
+from digits.storage import save_npz, write_json, write_text
 
 
 @cli_entry("evaluate")
@@ -31,11 +31,7 @@ def main() -> None:
     args = ap.parse_args()
     p: EvaluateParams = load_section("evaluate")
 
-    test = load_npz(args.test, ("x", "y"))
-    x, y = test["x"], test["y"]
-    check_images(x, f"{args.test}: x", dtype=np.float32)
-    check_labels(y, f"{args.test}: y", len(x))
-    print(describe("evaluate in test", x, y))
+    x, y = load_split(args.test, "evaluate in test")
 
     # TensorFlow is imported only once the inputs are known good: a bad input fails fast.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

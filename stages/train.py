@@ -10,12 +10,10 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from digits.errors import cli_entry
-from digits.pipeline.data import check_images, check_labels, describe
+from digits.pipeline.data import load_split
 from digits.pipeline.params import TrainParams, load_section
-from digits.storage import atomic_path, load_npz, write_json
+from digits.storage import atomic_path, write_json
 
 
 @cli_entry("train")
@@ -29,12 +27,8 @@ def main() -> None:
     args = ap.parse_args()
     p: TrainParams = load_section("train")  # validate before the slow TensorFlow import
 
-    tr = load_npz(args.train, ("x", "y"))
-    va = load_npz(args.val, ("x", "y"))
-    for path, d in ((args.train, tr), (args.val, va)):
-        check_images(d["x"], f"{path}: x", dtype=np.float32)
-        check_labels(d["y"], f"{path}: y", len(d["x"]))
-        print(describe(f"train in {path}", d["x"], d["y"]))
+    x_train, y_train = load_split(args.train, f"train in {args.train}")
+    x_val, y_val = load_split(args.val, f"train in {args.val}")
 
     # TensorFlow (slow to import) only once params and inputs are known good.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -48,7 +42,7 @@ def main() -> None:
 
     with atomic_path(args.live, directory=True) as live_dir:
         live = open_live(str(live_dir))
-        result = train(tr["x"], tr["y"], va["x"], va["y"], p, callbacks=[LiveCurves(live)],
+        result = train(x_train, y_train, x_val, y_val, p, callbacks=[LiveCurves(live)],
                        verbose=1 if sys.stdout.isatty() else 2)
         best = result.best_epoch - 1
         # dvclive's summary holds the last epoch; "best" is the val peak (the saved model with early stopping).

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from digits.errors import DigitsError
-from digits.pipeline.data import check_images, check_labels, preprocess, stratified_take
+from digits.pipeline.data import check_images, check_labels, load_split, preprocess, stratified_take
+from digits.storage import save_npz
 
 
 def test_preprocess_scales_and_splits_stratified(tiny_mnist):
@@ -79,3 +80,22 @@ def test_float_checks_catch_nan_and_range():
         check_images(x, "x")
     with pytest.raises(DigitsError, match="labels must be in 0..9"):
         check_labels(np.array([-1, 3]), "y", 2)
+
+
+def test_load_split_checks_then_describes(tmp_path, capsys):
+    x = np.zeros((3, 28, 28), np.float32)
+    x[1, 5, 5] = 1.0
+    path = tmp_path / "val.npz"
+    save_npz(path, {"x": x, "y": np.array([0, 2, 2])})
+    got_x, got_y = load_split(str(path), "train in val")
+    assert got_x.shape == (3, 28, 28) and got_y.tolist() == [0, 2, 2]
+    assert capsys.readouterr().out.strip() == (
+        "train in val: x (3, 28, 28) float32 in [0, 1], y (3,) class counts [1, 0, 2, 0, 0, 0, 0, 0, 0, 0]")
+    # A bad label is one line naming the file, before describe() would count it (a traceback).
+    save_npz(path, {"x": x, "y": np.array([0, 2, -1])})
+    with pytest.raises(DigitsError, match=r"val\.npz: y: labels must be in 0..9"):
+        load_split(str(path), "train in val")
+    assert capsys.readouterr().out == ""
+    save_npz(path, {"x": x.astype(np.float64), "y": np.array([0, 2, 2])})
+    with pytest.raises(DigitsError, match=r"val\.npz: x: expected dtype float32"):
+        load_split(str(path), "train in val")

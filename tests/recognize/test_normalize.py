@@ -11,7 +11,17 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from digits.errors import DigitsError
-from digits.recognize.normalize import _dilate, _label, _rank_filter, _running, load_image, naive, normalize, to_grey
+from digits.recognize.normalize import (
+    _dilate,
+    _label,
+    _rank_filter,
+    _running,
+    load_image,
+    median,
+    naive,
+    normalize,
+    to_grey,
+)
 
 
 def draw_seven(size: tuple[int, int] = (300, 300), *, box: tuple[float, float, float, float] = (0.3, 0.2, 0.7, 0.8),
@@ -526,3 +536,16 @@ def test_a_blurred_digit_wider_than_the_background_window_keeps_its_strokes(
     mask, _, soft, scale = _locate(to_grey(blurred))
     assert scale == 1.0 and soft is not None
     assert mask[centre_line].mean() >= kept
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 1001, 4096])
+def test_median_is_numpys_median(n):
+    """The sort-based median gives np.median's value bit for bit, for odd and even sizes, with
+    many ties (an ink map is mostly 0) and in float32 and float64."""
+    rng = np.random.default_rng(n)
+    for a in (rng.random(n).astype(np.float32), rng.random(n),
+              np.where(rng.random(n) < 0.7, 0, rng.random(n) * 255).astype(np.float32),
+              (rng.random((n, 1)) * 3).round().astype(np.float32)):
+        want = float(np.median(a))
+        assert median(a) == want and type(median(a)) is float
+    assert median(np.array([1.0, 2.0], np.float32)) == 1.5

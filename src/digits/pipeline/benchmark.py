@@ -24,9 +24,8 @@ from PIL import Image, ImageDraw
 
 from digits.errors import DigitsError
 from digits.pipeline import wild
-from digits.pipeline.data import check_images, check_labels, describe
+from digits.pipeline.data import load_split
 from digits.recognize.predict import BATCH_SIZE, predict_files
-from digits.storage import load_npz
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -156,11 +155,7 @@ def stage_inputs(test: str, tflite: str, real: str | None, seen_as: str, real_se
     """What a benchmark stage (wild, numbers_bench) reads: the MNIST test digits, checked and
     described as `seen_as`, and the real development set's directory (or None); DigitsError
     for a missing model or a directory without its labels.csv."""
-    arrays = load_npz(test, ("x", "y"))
-    x, y = arrays["x"], arrays["y"]
-    check_images(x, f"{test}: x", dtype=np.float32)
-    check_labels(y, f"{test}: y", len(x))
-    print(describe(seen_as, x, y))
+    x, y = load_split(test, seen_as)
     if not Path(tflite).is_file():
         raise DigitsError(f"{tflite}: no such model (run train: dvc repro)")
     real_dir = Path(real) if real else None

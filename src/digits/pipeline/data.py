@@ -7,6 +7,7 @@ from sklearn.model_selection import train_test_split
 
 from digits import IMAGE_SIZE, NUM_CLASSES
 from digits.errors import DigitsError
+from digits.storage import load_npz
 
 
 def check_images(x: np.ndarray, name: str, *, dtype: type | None = None) -> None:
@@ -73,3 +74,15 @@ def describe(name: str, x: np.ndarray, y: np.ndarray) -> str:
     counts = np.bincount(y, minlength=NUM_CLASSES)
     return (f"{name}: x {x.shape} {x.dtype} in [{x.min():.3g}, {x.max():.3g}], "
             f"y {y.shape} class counts {counts.tolist()}")
+
+
+def load_split(path: str, seen_as: str) -> tuple[np.ndarray, np.ndarray]:
+    """A prepared split (`preprocess`'s .npz: float32 images `x`, labels `y`) read from `path`,
+    checked (DigitsError naming the file) and described in one printed line as `seen_as`.
+    The labels are checked before describe() counts them."""
+    d = load_npz(path, ("x", "y"))
+    x, y = d["x"], d["y"]
+    check_images(x, f"{path}: x", dtype=np.float32)
+    check_labels(y, f"{path}: y", len(x))
+    print(describe(seen_as, x, y))
+    return x, y
