@@ -75,8 +75,9 @@ LEVEL_DEG = 4.0  # a line slanted more than this is turned level first
 # Touching digits. The costs were set on 120 numbers composed from MNIST's *validation* digits
 # (never the benchmark's test digits) and checked on the real development set.
 NARROW = 0.9  # a piece at most this many line heights wide is one digit, unless ...
-MAYBE_TWO = 0.6  # ... wider than this and read less surely than UNSURE (a 1 touching another)
+MAYBE_TWO = 0.45  # ... wider than this and read less surely than UNSURE (a 1 touching another) ...
 UNSURE = 0.7
+ONE_DIGIT = 0.5  # ... or one digit less likely than this to the "one digit?" check (a 1 touching a 4: a sure 4)
 TOO_WIDE = 1.3  # a piece wider than this is cut even if it reads well whole
 MAX_ASPECT = 1.1  # the widest a part of a cut piece may be, in line heights ...
 THIN = 0.3  # ... the narrowest, but a 1 ...
@@ -425,7 +426,8 @@ def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
                  typical: float | None = None) -> list[np.ndarray]:
     """The digit masks in one piece (its own box's mask; each part the same shape), left to right.
 
-    A piece no wider than NARROW line heights is one digit. A wider one may be touching
+    A piece no wider than NARROW line heights is one digit unless it is wider than MAYBE_TWO
+    and the classifier is unsure of it or the check doubts it is one. A wider one may be touching
     digits: candidate cuts run from the dips of its ink profile along the paths through the
     least ink; every run of pieces between two cuts that could be a digit is classified (one
     batch), and the segmentation with the highest total log-probability wins (dynamic
@@ -439,9 +441,13 @@ def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
     usual = USUAL_WIDTH * ref if typical is None else min(USUAL_WIDTH * ref, TYPICAL_SPAN * typical)
     if w <= min(NARROW * ref, usual):
         # Narrow enough for one digit; two touching narrow ones (a 1 and another) are too,
-        # and then the classifier is unsure what the whole is.
+        # and then the classifier is unsure what the whole is, or sure of a digit the whole
+        # is not (a 1 touching a 4 read as a 4) where the check is not.
         whole = _render(m) if w > MAYBE_TWO * ref else None
-        if whole is None or float(np.max(classify(whole[None])[0, :NUM_CLASSES])) >= UNSURE:
+        if whole is None:
+            return [m]
+        out = np.asarray(classify(whole[None]))[0]
+        if float(np.max(out[:NUM_CLASSES])) >= UNSURE and (out.size == NUM_CLASSES or out[NUM_CLASSES] >= ONE_DIGIT):
             return [m]
     starts = _cut_starts(m, line_h)
     if not starts:
