@@ -197,6 +197,34 @@ def test_one_wide_ring_is_not_cut_when_its_parts_read_no_better_than_it():
     assert len(found) == 1
 
 
+class Flat:
+    """Sure (0.95 for 0) of an image whose ink is wider than tall, as a ring lying flat is once
+    normalised; unsure (0.3) of anything else, such as a part of it."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        out = np.full((len(x), 10), 0.7 / 9, np.float32)
+        for k, a in enumerate(x):
+            rows, cols = np.flatnonzero(a.max(axis=1) > 0.3), np.flatnonzero(a.max(axis=0) > 0.3)
+            out[k, 0] = 0.3
+            if cols.size > rows.size:
+                out[k] = 0.05 / 9
+                out[k, 0] = 0.95
+        return out
+
+
+def test_a_flat_digit_wider_than_a_part_may_be_is_still_read_whole(monkeypatch):
+    """A piece between MAX_ASPECT and TOO_WIDE line heights wide (a 0 or a 6 lying flat) is cut
+    only if its parts read better than it: the whole stays a candidate, even where a cut near
+    its right edge leaves a part wider than MAX_ASPECT before it."""
+    im = Image.new("L", (128, 100), 0)
+    ImageDraw.Draw(im).ellipse([0, 0, 127, 99], outline=255, width=7)
+    ring = np.asarray(im) > 0  # 1.28 line heights
+    assert segment.MAX_ASPECT < 128 / 100 < segment.TOO_WIDE
+    monkeypatch.setattr(segment, "_cut_starts", lambda m, line_h: [20, 64, 115])
+    parts = segment._split_piece(ring, 100.0, Flat().predict)
+    assert len(parts) == 1 and np.array_equal(parts[0], ring)
+
+
 def test_a_ruled_line_through_the_feet_does_not_join_the_digits():
     shapes = [("line", [(100, 40), (100, 150)]), ("line", [(250, 40), (250, 160)])]
     found = segment.segment(grey(page(shapes=shapes, ruled_at=150)), Sure().predict)

@@ -473,6 +473,8 @@ def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
             over = max(0.0, (box[3] - box[1] - usual) / ref)
             whole = i == 0 and j == n - 1
             if pw > (TOO_WIDE if whole else MAX_ASPECT):
+                if i == 0 and not whole:
+                    continue  # the whole piece, up to TOO_WIDE, is still a candidate
                 break  # wider still for every later j
             if box[2] - box[0] < SHORT * line_h:
                 continue  # a stroke's end or a bar cut off, not a digit
