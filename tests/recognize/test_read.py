@@ -213,13 +213,13 @@ class Flat:
 
 
 def test_a_flat_digit_wider_than_a_part_may_be_is_still_read_whole(monkeypatch):
-    """A piece between MAX_ASPECT and TOO_WIDE line heights wide (a 0 or a 6 lying flat) is cut
+    """A piece wider than a line height but no wider than WIDEST (a 0 or a 6 lying flat) is cut
     only if its parts read better than it: the whole stays a candidate, even where a cut near
-    its right edge leaves a part wider than MAX_ASPECT before it."""
+    its right edge leaves a part almost as wide before it."""
     im = Image.new("L", (128, 100), 0)
     ImageDraw.Draw(im).ellipse([0, 0, 127, 99], outline=255, width=7)
     ring = np.asarray(im) > 0  # 1.28 line heights
-    assert segment.MAX_ASPECT < 128 / 100 < segment.TOO_WIDE
+    assert 1.2 < 128 / 100 < segment.WIDEST
     monkeypatch.setattr(segment, "_cut_starts", lambda m, line_h: [20, 64, 115])
     parts = segment._split_piece(ring, 100.0, Flat().predict)
     assert len(parts) == 1 and np.array_equal(parts[0], ring)

@@ -78,8 +78,7 @@ NARROW = 0.9  # a piece at most this many line heights wide is one digit, unless
 MAYBE_TWO = 0.45  # ... wider than this and read less surely than UNSURE (a 1 touching another) ...
 UNSURE = 0.7
 ONE_DIGIT = 0.5  # ... or one digit less likely than this to the "one digit?" check (a 1 touching a 4: a sure 4)
-TOO_WIDE = 1.3  # a piece wider than this is cut even if it reads well whole
-MAX_ASPECT = 1.1  # the widest a part of a cut piece may be, in line heights ...
+WIDEST = 1.3  # the widest a digit may be, a piece read whole or a part of one cut, in line heights ...
 THIN = 0.3  # ... the narrowest, but a 1 ...
 SHORT = 0.5  # ... and the least tall: a stroke's end or a cut-off bar is no digit
 USUAL_WIDTH = 0.9  # a part wider than this many line heights ...
@@ -433,7 +432,7 @@ def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
     batch), and the segmentation with the highest total log-probability wins (dynamic
     programming), where a cut pays CROSSING for each stroke it crosses beyond the one joint
     where touching digits meet, a part narrower than THIN reads as anything but 1 pays
-    SLIVER, and no part is wider than MAX_ASPECT (the whole piece may be, up to TOO_WIDE).
+    SLIVER, and no part, the whole piece included, is wider than WIDEST.
     """
     h, w = m.shape
     ref = max(h, line_h)
@@ -471,10 +470,7 @@ def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
             box = _box(part)
             pw = (box[3] - box[1]) / ref
             over = max(0.0, (box[3] - box[1] - usual) / ref)
-            whole = i == 0 and j == n - 1
-            if pw > (TOO_WIDE if whole else MAX_ASPECT):
-                if i == 0 and not whole:
-                    continue  # the whole piece, up to TOO_WIDE, is still a candidate
+            if pw > WIDEST:
                 break  # wider still for every later j
             if box[2] - box[0] < SHORT * line_h:
                 continue  # a stroke's end or a bar cut off, not a digit
