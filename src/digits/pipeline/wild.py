@@ -47,27 +47,6 @@ def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
 
 
 BASE = 8  # the digit's shape is traced at 8x MNIST's resolution (224 px), then scaled
-# Ink farther from the paper than this many half stroke widths (the median along the centre
-# line) is a loop the writer's pen closed: the filled bowl of a 6, 8 or 9. A thinner pen
-# traces around it, so it is opened before the centre line is taken; its skeleton would be
-# a point or a spur, and the redrawn 6 a 4 or a 1. Chosen on 3,000 validation digits redrawn
-# through `digits predict`'s path: misread 46 times before, 31 at 1.75 (none read right
-# before read wrong), 26 at 1.5 (6 new misreads, where a bowl nearly closed became a loop).
-CLOSED_LOOP = 1.75
-
-
-def _centre_line(mask: np.ndarray) -> np.ndarray:
-    """The centre line a pen would follow to draw `mask`, its closed loops (CLOSED_LOOP) open."""
-    skel = skeletonize(mask)
-    if not skel.any():
-        return mask
-    depth = ndimage.distance_transform_edt(mask)
-    filled = depth > CLOSED_LOOP * float(np.median(depth[skel]))
-    if filled.any():
-        opened = skeletonize(mask & ~filled)
-        if opened.any():
-            return opened
-    return skel
 
 
 def coverage(digit: np.ndarray, size: float, pen: float | None = None) -> np.ndarray:
@@ -75,8 +54,8 @@ def coverage(digit: np.ndarray, size: float, pen: float | None = None) -> np.nda
 
     `size` is the longer side of the digit's bounding box. `pen` is the stroke width in
     output pixels: None keeps MNIST's own strokes (scaled), a number redraws the digit's
-    centre line (its skeleton, closed loops opened: `_centre_line`) with a round pen of that
-    width, which is how a hairline pen or a marker would have drawn the same shape. The shape is traced once at a fixed
+    centre line (its skeleton) with a round pen of that width, which is how a hairline
+    pen or a marker would have drawn the same shape. The shape is traced once at a fixed
     resolution as a distance field (smooth, so it scales without steps) and the field is
     resized to the output; small outputs are drawn larger and box-averaged, as a camera's
     pixels average the light.
@@ -95,7 +74,8 @@ def coverage(digit: np.ndarray, size: float, pen: float | None = None) -> np.nda
     else:
         reach = pen * ss / 2
         mask = np.pad(mask, int(math.ceil(reach / k)) + 2)
-        field = ndimage.distance_transform_edt(~_centre_line(mask)).astype(np.float32)
+        skel = skeletonize(mask)
+        field = ndimage.distance_transform_edt(~(skel if skel.any() else mask)).astype(np.float32)
     fh, fw = field.shape
     field = np.asarray(Image.fromarray(field, "F").resize(
         (max(1, round(fw * k)), max(1, round(fh * k))), Image.Resampling.BILINEAR)) * k
