@@ -152,6 +152,33 @@ class SureButChecked:
         return np.concatenate([out, check], axis=1)
 
 
+OVERLAPPING = [("ellipse", [(150, 40), (230, 160)]), ("ellipse", [(221, 40), (301, 160)])]  # "00" written fast
+
+
+def test_two_0s_meeting_along_their_sides_are_cut_along_the_joint():
+    """Overlapping side by side, two rings share their sides for a third of their height: a cut
+    down that joint enters one stroke, through either hollow it enters two."""
+    m = grey(page(shapes=OVERLAPPING)) < 128
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    m = m[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    for start in (60, 70, 80):  # 150 + 60..80: from the first ring's hollow to the joint
+        path = segment._cut_paths(m, [start], 20)[0]
+        assert 68 <= path[len(path) // 2] <= 82  # at mid-height, in the joint (x 218-233 on the page)
+    found = segment.segment(grey(page(shapes=OVERLAPPING)), RingShaped().predict)
+    assert len(found) == 2
+    (x0, _, w0, _), (x1, _, w1, _) = (d.box for d in found)
+    assert abs(x0 - 150) <= 8 and abs(x1 + w1 - 301) <= 8 and 218 <= x0 + w0 <= 236 and 214 <= x1 <= 232
+
+
+def test_a_cut_counts_the_strokes_it_enters_not_the_ink_it_runs_along():
+    on = np.zeros(100, bool)
+    on[[10, 11, 12, 60, 61]] = True  # across two strokes
+    assert segment._strokes_crossed(on) == 2.0
+    on[:] = False
+    on[30:65] = True  # down a joint a third of the height long: one stroke
+    assert segment._strokes_crossed(on) == 1.0
+
+
 def test_a_piece_the_check_doubts_is_one_digit_is_cut_where_the_digits_alone_keep_it_whole():
     rings = [("ellipse", [(150, 40), (215, 160)]), ("ellipse", [(214, 40), (279, 160)])]  # touching, 129 x 120
     im = grey(page(shapes=rings))

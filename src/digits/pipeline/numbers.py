@@ -15,7 +15,7 @@ gives byte-identical files.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,15 +59,16 @@ def _ink_cols(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def compose(digits: list[np.ndarray], rng: np.random.Generator,
-            touch_at: int | None) -> tuple[np.ndarray, bool]:
+            touch_at: int | Iterable[int] | None) -> tuple[np.ndarray, bool]:
     """The coverage map of a number written with `digits` (MNIST images), left to right,
     and whether any two digits' strokes touch.
 
-    Gaps are measured ink to ink, row by row: the pair after index `touch_at` is pushed
-    together to overlap by 1 px to 6 % of the digit size (as far as their boxes allow: a
-    digit does not slide into the hollow of the one before); every other pair is 12-45 %
-    of the size apart.
+    Gaps are measured ink to ink, row by row: the pair after index `touch_at` (or after each
+    of several) is pushed together to overlap by 1 px to 6 % of the digit size (as far as
+    their boxes allow: a digit does not slide into the hollow of the one before); every other
+    pair is 12-45 % of the size apart.
     """
+    touch = {touch_at} if isinstance(touch_at, int) else set(touch_at or ())
     size = float(rng.uniform(44, 90))
     pen = _pen(rng, size)
     covs = [coverage(d, size * float(rng.uniform(0.88, 1.1)), pen) for d in digits]
@@ -88,7 +89,7 @@ def compose(digits: list[np.ndarray], rng: np.random.Generator,
             rows = np.arange(ch)
             prev = right_edge[top + rows]
             ok = (first >= 0) & (prev >= 0)
-            if touch_at is not None and k == touch_at + 1:
+            if k - 1 in touch:
                 gap = -float(rng.uniform(1, max(1.5, 0.06 * size)))
             else:
                 gap = float(rng.uniform(0.12, 0.45)) * size

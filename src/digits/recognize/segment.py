@@ -49,7 +49,6 @@ from digits.recognize.normalize import (
     _pieces,
     _side,
     _soft,
-    _stroke_width,
     _to_working,
     _without_lines,
     draw,
@@ -87,6 +86,7 @@ WIDTH_COST = 4.0  # ... pays this (log-probability) per line height beyond it
 DIGIT_COST = 0.6  # each digit read out of one piece pays this: more than a fragment's confidence gains
 CHECK_WEIGHT = 0.5  # each part adds this times the log of the model's "one digit?" check
 CROSSING = 0.5  # a cut's odds are multiplied by this for each stroke it crosses beyond one
+ALONG = 1.0  # a cut path pays 1 to enter a stroke, and this to run along one the piece's full height
 SLIVER = 0.25  # ... and a part narrower than THIN that reads as anything but 1 by this
 STEP = 0.2  # candidate cuts start at least every this many line heights
 LINE_SLOPE = 0.08  # ruled lines are looked for up to this slope (4.6 degrees) ...
@@ -350,24 +350,33 @@ def _point(boxes: np.ndarray, i: int, idx: list[int], line_h: float) -> bool:
 
 def _cut_paths(m: np.ndarray, columns: list[int], band: int) -> list[np.ndarray]:
     """For each start column, the top-to-bottom path (one column per row, moving at most one
-    column per row, within `band` of the start) that crosses the fewest ink pixels. All
-    starts are solved at once, each in its own window of 2·band+1 columns."""
+    column per row, within `band` of the start) that crosses the fewest strokes: entering ink
+    costs 1, going on along it ALONG over the piece's height. Two 0s side by side meet along their sides, a
+    joint as tall as a third of them: counted in pixels, as it once was, it cost more than
+    cutting through one of the 0s' hollows (two strokes, a stroke width each), and the 0s were
+    cut in halves. All starts are solved at once, each in its own window of 2·band+1 columns."""
     h, w = m.shape
     starts = np.asarray(columns, np.int64)
     offs = np.arange(-band, band + 1)
     cols = starts[:, None] + offs[None, :]  # (n, k) the window's columns
     inside = (cols >= 0) & (cols < w)
-    cost = np.where(inside[None], m[:, np.clip(cols, 0, w - 1)] + 1e-3, np.inf)  # (h, n, k)
-    cost = cost + 1e-4 * np.abs(offs)[None, None, :]  # straight where free to be
-    acc = cost[0].copy()
-    back = np.zeros(cost.shape, np.int8)
+    ink = np.where(inside[None], m[:, np.clip(cols, 0, w - 1)], False)  # (h, n, k)
+    base = np.where(inside, 1e-3 + 1e-4 * np.abs(offs)[None, :], np.inf)  # straight where free to be
+    acc = ink[0] + base
+    back = np.zeros(ink.shape, np.int8)
     inf = np.full((len(starts), 1), np.inf)
+    clear = np.zeros((len(starts), 1), bool)
+    along = ALONG / h
     for y in range(1, h):
-        left = np.concatenate([inf, acc[:, :-1]], axis=1)
-        right = np.concatenate([acc[:, 1:], inf], axis=1)
-        stack = np.stack([left, acc, right])
+        was, here = ink[y - 1], ink[y]
+        # the move from the column to the left, straight down, from the right: each pays for
+        # this row's pixel by whether the path was in ink just before
+        came = np.stack([np.concatenate([clear, was[:, :-1]], axis=1), was,
+                         np.concatenate([was[:, 1:], clear], axis=1)])
+        stack = np.stack([np.concatenate([inf, acc[:, :-1]], axis=1), acc,
+                          np.concatenate([acc[:, 1:], inf], axis=1)]) + here * np.where(came, along, 1.0)
         step = stack.argmin(axis=0)
-        acc = np.take_along_axis(stack, step[None], axis=0)[0] + cost[y]
+        acc = np.take_along_axis(stack, step[None], axis=0)[0] + base
         back[y] = step - 1
     j = acc.argmin(axis=1)
     idx = np.empty((h, len(starts)), np.int64)
@@ -378,10 +387,10 @@ def _cut_paths(m: np.ndarray, columns: list[int], band: int) -> list[np.ndarray]
     return [cols[i, idx[:, i]] for i in range(len(starts))]
 
 
-def _split(mask: np.ndarray, path: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    cols = np.arange(mask.shape[1])[None, :]
-    left = cols < path[:, None]
-    return mask & left, mask & ~left
+def _strokes_crossed(on: np.ndarray) -> float:
+    """How many strokes a cut crosses: the runs of ink along it (`on`, one per row), however
+    long each (two digits touching side by side meet along a joint)."""
+    return float(on[0]) + float(np.count_nonzero(on[1:] & ~on[:-1]))
 
 
 def _box(m: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -427,12 +436,13 @@ def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
 
     A piece no wider than NARROW line heights is one digit unless it is wider than MAYBE_TWO
     and the classifier is unsure of it or the check doubts it is one. A wider one may be touching
-    digits: candidate cuts run from the dips of its ink profile along the paths through the
-    least ink; every run of pieces between two cuts that could be a digit is classified (one
-    batch), and the segmentation with the highest total log-probability wins (dynamic
-    programming), where a cut pays CROSSING for each stroke it crosses beyond the one joint
-    where touching digits meet, a part narrower than THIN reads as anything but 1 pays
-    SLIVER, and no part, the whole piece included, is wider than WIDEST.
+    digits: candidate cuts run from the dips of its ink profile along the paths across the
+    fewest strokes (`_cut_paths`); every run of pieces between two cuts that could be a digit
+    is classified (one batch), and the segmentation with the highest total log-probability
+    wins (dynamic programming), where a cut pays CROSSING for each stroke it crosses beyond
+    the one joint where touching digits meet (a run of ink along the cut, however long), a
+    part narrower than THIN reads as anything but 1 pays SLIVER, and no part, the whole piece
+    included, is wider than WIDEST.
     """
     h, w = m.shape
     ref = max(h, line_h)
@@ -454,8 +464,7 @@ def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
     paths = _cut_paths(m, starts, max(2, int(0.15 * h)))
     paths.sort(key=lambda p: float(p.mean()))
     rows = np.arange(h)
-    width = max(_stroke_width(m), 1.0)
-    cut_cost = [0.0] + [math.log(CROSSING) * max(0.0, float(m[rows, p].sum()) / width - 1.0) for p in paths]
+    cut_cost = [0.0] + [math.log(CROSSING) * max(0.0, _strokes_crossed(m[rows, p]) - 1.0) for p in paths]
     bounds = [np.zeros(h, np.int64)] + paths + [np.full(h, w, np.int64)]
     cols = np.arange(w)[None, :]
     total = float(m.sum())
