@@ -9,7 +9,8 @@ specks, the stroke edge at half maximum). Then:
 2. Strokes of one digit that do not touch (the bar of a 5, a broken 4) are the pieces that
    overlap another in x, or sit small beside it: they join it. Specks are dropped.
 3. A piece too wide for one digit holds touching digits. Candidate cuts run top to bottom
-   through the least ink (a shortest path that may bend around strokes); the classifier
+   across the fewest strokes (a shortest path that may bend around strokes, or run down the
+   joint where two digits meet); the classifier
    scores the parts of each, and the cut it reads most confidently wins, over the uncut piece
    too unless the piece is too wide to be one digit. Where the model has the "one digit?"
    check (`digits.pipeline.check`), a part it doubts is one digit (two touching digits, a
