@@ -10,9 +10,9 @@ specks, the stroke edge at half maximum). Then:
    overlap another in x, or sit small beside it: they join it. Specks are dropped.
 3. A piece too wide for one digit holds touching digits. Candidate cuts run top to bottom
    across the fewest strokes (a shortest path that may bend around strokes, or run down the
-   joint where two digits meet); the classifier
-   scores the parts of each, and the cut it reads most confidently wins, over the uncut piece
-   too unless the piece is too wide to be one digit. Where the model has the "one digit?"
+   joint where two digits meet); the classifier scores the parts of each, and the cut it
+   reads most confidently wins, over the uncut piece too unless the piece is too wide to be
+   one digit. Where the model has the "one digit?"
    check (`digits.pipeline.check`), a part it doubts is one digit (two touching digits, a
    fragment) counts for less.
 
@@ -352,10 +352,11 @@ def _point(boxes: np.ndarray, i: int, idx: list[int], line_h: float) -> bool:
 def _cut_paths(m: np.ndarray, columns: list[int], band: int) -> list[np.ndarray]:
     """For each start column, the top-to-bottom path (one column per row, moving at most one
     column per row, within `band` of the start) that crosses the fewest strokes: entering ink
-    costs 1, going on along it ALONG over the piece's height. Two 0s side by side meet along their sides, a
-    joint as tall as a third of them: counted in pixels, as it once was, it cost more than
-    cutting through one of the 0s' hollows (two strokes, a stroke width each), and the 0s were
-    cut in halves. All starts are solved at once, each in its own window of 2·band+1 columns."""
+    costs 1, going on along it ALONG over the piece's height. Two 0s side by side meet along
+    their sides, a joint up to a third of their height: counted in pixels, as it once was, it
+    cost more than cutting through one of the 0s' hollows (two strokes, a stroke width each),
+    and the 0s were cut in halves. All starts are solved at once, each in its own window of
+    2·band+1 columns."""
     h, w = m.shape
     starts = np.asarray(columns, np.int64)
     offs = np.arange(-band, band + 1)
