@@ -68,7 +68,7 @@ def compose(digits: list[np.ndarray], rng: np.random.Generator,
     their boxes allow: a digit does not slide into the hollow of the one before); every other
     pair is 12-45 % of the size apart.
     """
-    touch = {touch_at} if isinstance(touch_at, int) else set(touch_at or ())
+    touch = {int(touch_at)} if isinstance(touch_at, (int, np.integer)) else set(touch_at or ())
     size = float(rng.uniform(44, 90))
     pen = _pen(rng, size)
     covs = [coverage(d, size * float(rng.uniform(0.88, 1.1)), pen) for d in digits]

@@ -12,9 +12,8 @@ specks, the stroke edge at half maximum). Then:
    across the fewest strokes (a shortest path that may bend around strokes, or run down the
    joint where two digits meet); the classifier scores the parts of each, and the cut it
    reads most confidently wins, over the uncut piece too unless the piece is too wide to be
-   one digit. Where the model has the "one digit?"
-   check (`digits.pipeline.check`), a part it doubts is one digit (two touching digits, a
-   fragment) counts for less.
+   one digit. Where the model has the "one digit?" check (`digits.pipeline.check`), a part
+   it doubts is one digit (two touching digits, a fragment) counts for less.
 
 Small lines in a large photo are looked at again at the original resolution, as for one digit.
 Each digit is drawn MNIST-style as one digit is (`normalize.draw`: a blurred one from its grey
