@@ -29,6 +29,16 @@ def main() -> None:
 
     x_train, _ = load_split(args.train, f"check in {args.train}")
     x_val, _ = load_split(args.val, f"check in {args.val}")
+    ex = None
+    if p.samples:
+        # the images first, in forked processes, before TensorFlow starts its threads
+        from digits.pipeline.check import make_examples
+        from digits.pipeline.parallel import worker_count
+
+        workers = worker_count(p.workers)
+        ex = make_examples(x_train, x_val, p.samples, p.seed, workers)
+        print(f"check: {len(ex.y):,} training images ({ex.samples:,} digits, as many not one digit), "
+              f"{len(ex.y_val):,} validation images, made in {ex.seconds:.0f} s by {workers} workers", flush=True)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from digits.loading import load_keras
@@ -39,11 +49,10 @@ def main() -> None:
     configure_runtime(p.seed)
     model = load_keras(args.model)
     fit: dict = {}
-    if p.samples:
+    if ex is not None:
         from digits.pipeline.check import fit_check, with_check
 
-        check = fit_check(x_train, x_val, p.samples, p.epochs, p.seed,
-                          verbose=1 if sys.stdout.isatty() else 2)
+        check = fit_check(ex, p.epochs, verbose=1 if sys.stdout.isatty() else 2)
         model = with_check(model, check.model)
         fit = {"samples": check.samples, "epochs": check.epochs, "train_accuracy": round(check.train_accuracy, 4),
                "val_accuracy": round(check.val_accuracy, 4), "val_auc": round(check.val_auc, 4)}

@@ -8,7 +8,7 @@ import _env  # noqa: F401, I001  (first: one line, not a traceback, outside the 
 import argparse
 
 from digits.errors import cli_entry
-from digits.pipeline import benchmark, numbers
+from digits.pipeline import benchmark, numbers, parallel
 from digits.pipeline import numbers_benchmark as nb
 from digits.pipeline.params import NumbersParams, load_section
 from digits.storage import atomic_path, write_json, write_text
@@ -27,7 +27,7 @@ def main() -> None:
     p: NumbersParams = load_section("numbers")
 
     x, y, real = benchmark.stage_inputs(args.test, args.tflite, args.real, "numbers from test", "real-numbers")
-    workers = benchmark.worker_count(p.workers)
+    workers = parallel.worker_count(p.workers)
     print(f"numbers: {p.count} synthetic numbers ({p.touching:.0%} with touching digits) under "
           f"{len(numbers.CONDITIONS)} conditions, {p.blanks} blank pages; seed {p.seed}, {workers} workers",
           flush=True)

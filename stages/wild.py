@@ -11,7 +11,7 @@ import _env  # noqa: F401, I001  (first: one line, not a traceback, outside the 
 import argparse
 
 from digits.errors import cli_entry
-from digits.pipeline import benchmark, wild
+from digits.pipeline import benchmark, parallel, wild
 from digits.pipeline.params import WildParams, load_section
 from digits.storage import atomic_path, write_json, write_text
 
@@ -29,7 +29,7 @@ def main() -> None:
     p: WildParams = load_section("wild")
 
     x, y, real = benchmark.stage_inputs(args.test, args.tflite, args.real, "wild in test", "real-digits")
-    workers = benchmark.worker_count(p.workers)
+    workers = parallel.worker_count(p.workers)
     total = len(wild.CONDITIONS) + 1 + (real is not None) + p.uci
     print(f"wild: {len(wild.CONDITIONS)} conditions x {p.per_condition} digits, {p.blanks} blank pages"
           f"{', the real development set' if real else ''}{', the UCI 8x8 digits' if p.uci else ''}; "

@@ -1,5 +1,8 @@
 """The "one digit?" check: the images it is fitted on, the fit, and the model it makes."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -9,6 +12,7 @@ from digits.pipeline.check import (  # noqa: E402
     as_cut,
     examples,
     fit_check,
+    make_examples,
     mnist_style,
     not_one_digit,
     with_check,
@@ -76,12 +80,14 @@ def test_with_pens_redraws_the_given_share_along_the_centre_line():
 
 def test_examples_are_balanced_shuffled_and_the_same_for_the_same_seed():
     digits = bars(100, np.random.default_rng(0))
-    x, y = examples(digits, 60, np.random.default_rng(2))
+    x, y = examples(digits, 60, 2)
     assert x.shape == (120, 28, 28) and x.dtype == np.float32 and y.sum() == 60
     assert 0 < y[:60].sum() < 60  # shuffled, not digits first
     assert x.min() >= 0.0 and x.max() <= 1.0
-    x2, y2 = examples(digits, 60, np.random.default_rng(2))
+    x2, y2 = examples(digits, 60, 2, workers=2)  # parts made in two forked processes
     assert np.array_equal(x, x2) and np.array_equal(y, y2)
+    x3, _ = examples(digits, 60, 3)
+    assert not np.array_equal(x, x3)
     # the non-digits are wider: two bars side by side (40 %) or a bar and a slice (30 %)
     cols = np.array([ink_columns(a) for a in x])
     assert cols[y == 0].mean() > cols[y == 1].mean() + 0.5
@@ -95,7 +101,7 @@ def test_the_check_tells_digits_from_non_digits_and_leaves_the_digit_probabiliti
     configure_runtime(0)
     model = build_cnn(filters=[4, 8], convs_per_block=1, batchnorm=False, dense=0, dropout=0.0)
     rng = np.random.default_rng(1)
-    check = fit_check(bars(400, rng), bars(200, rng), samples=400, epochs=10, seed=3, verbose=0)
+    check = fit_check(make_examples(bars(400, rng), bars(200, rng), samples=400, seed=3), epochs=10, verbose=0)
     assert check.samples == 400 and check.epochs == 10
     assert check.val_auc > 0.9 and check.val_accuracy > 0.8  # bars against pairs and pieces of bars
     assert check.model.output_shape == (None, 1)
@@ -113,11 +119,20 @@ def test_the_check_tells_digits_from_non_digits_and_leaves_the_digit_probabiliti
     np.testing.assert_allclose(lite.predict(x)[:, 10], out[:, 10], atol=1e-4)
 
 
+def test_the_examples_are_made_without_tensorflow():
+    # they are made in forked processes, and TensorFlow's threads do not survive a fork
+    code = ("import sys, numpy as np; from digits.pipeline.check import make_examples; "
+            "a = np.zeros((40, 28, 28), np.float32); a[:, 4:24, 10:14] = 1; "
+            "assert make_examples(a, a, 20, 1, workers=2).x.shape == (40, 28, 28); "
+            "sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
 def test_the_check_fit_is_the_same_for_the_same_seed():
     rng = np.random.default_rng(1)
     train, val = bars(200, rng), bars(60, rng)
     outs = []
     for _ in range(2):
         configure_runtime(5)
-        outs.append(fit_check(train, val, samples=100, epochs=1, seed=5, verbose=0).model.get_weights())
+        outs.append(fit_check(make_examples(train, val, samples=100, seed=5), epochs=1, verbose=0).model.get_weights())
     assert all(np.array_equal(a, b) for a, b in zip(*outs, strict=True))

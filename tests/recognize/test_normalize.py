@@ -325,6 +325,22 @@ def test_connected_components_match_flood_fill_numbered_in_raster_order(big: boo
             assert tuple(boxes[i - 1]) == (min(ys), min(xs), max(ys) + 1, max(xs) + 1)
 
 
+def test_the_boxes_of_pieces_thinned_after_labelling_are_found_either_way() -> None:
+    """`_pieces` labels dilated ink, then keeps only the ink: each piece's box is found from
+    its pixels, looked for within its dilated box (few pieces) or over the whole image."""
+    from digits.recognize.normalize import _boxes, _dilate
+
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        ink = rng.random(tuple(rng.integers(5, 80, size=2))) < rng.uniform(0.005, 0.2)
+        labels, within = _label(_dilate(ink, 2.0))
+        labels[~ink] = 0
+        expected = np.array([[*np.argwhere(labels == i).min(axis=0), *(np.argwhere(labels == i).max(axis=0) + 1)]
+                             for i in range(1, len(within) + 1)]).reshape(-1, 4)
+        assert np.array_equal(_boxes(labels, len(within), within), expected)
+        assert np.array_equal(_boxes(labels, len(within)), expected)
+
+
 @pytest.mark.parametrize("px", [64, 28, 16, 12])
 @pytest.mark.parametrize("light", [False, True], ids=["dark-ink", "light-ink"])
 def test_a_digit_filling_its_frame_is_read(px: int, light: bool) -> None:

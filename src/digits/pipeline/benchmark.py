@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import csv
 import math
-import multiprocessing as mp
 import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -25,10 +23,8 @@ from PIL import Image, ImageDraw
 from digits.errors import DigitsError
 from digits.pipeline import wild
 from digits.pipeline.data import load_split
+from digits.pipeline.parallel import in_workers
 from digits.recognize.predict import BATCH_SIZE, predict_files
-
-T = TypeVar("T")
-U = TypeVar("U")
 
 DEV_SET = "dev_set"
 # The UCI handwritten digits scikit-learn ships (load_digits: 1,797 digits by 43 other writers,
@@ -162,24 +158,6 @@ def stage_inputs(test: str, tflite: str, real: str | None, seen_as: str, real_se
     if real_dir is not None and not (real_dir / "labels.csv").is_file():
         raise DigitsError(f"{real_dir}: no labels.csv (the {real_set} development set)")
     return x, y, real_dir
-
-
-def worker_count(requested: int) -> int:
-    """Processes for a benchmark: as requested, or (0) one per core, at most 4."""
-    return requested or min(len(os.sched_getaffinity(0)), 4)
-
-
-def in_workers(task: Callable[[T], U], items: list[T], workers: int, init: Callable[..., None],
-               initargs: tuple, ordered: bool = False) -> Iterator[U]:
-    """task(item) for every item, here (workers <= 1) or in a pool of forked processes, each
-    set up once by init(*initargs) (fork: big arrays are shared, not copied); in item order
-    if `ordered`, else as they finish."""
-    if workers <= 1:
-        init(*initargs)
-        yield from map(task, items)
-        return
-    with mp.get_context("fork").Pool(workers, initializer=init, initargs=initargs) as pool:
-        yield from (pool.imap if ordered else pool.imap_unordered)(task, items)
 
 
 def run(images: np.ndarray, labels: np.ndarray, model_path: str | os.PathLike,

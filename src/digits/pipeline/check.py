@@ -24,13 +24,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 from PIL import Image
 
 from digits import IMAGE_SIZE
 from digits.errors import DigitsError
+
+if TYPE_CHECKING:  # TensorFlow only where a model is built: the examples are made in forked processes
+    import keras
 
 BOX = 20  # MNIST fits a digit's ink into 20x20
 INK = 0.1  # a pixel above this is ink, for boxes
@@ -143,14 +146,48 @@ def as_cut(a: np.ndarray) -> np.ndarray:
         return a
 
 
-def examples(images: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """`n` digits and `n` images that are not one digit, made from `images` (N, 28, 28) as the
-    module says, shuffled: (x (2n, 28, 28) float32, y (2n,) 1.0 for a digit)."""
-    pool = with_pens(images[rng.choice(len(images), size=min(len(images), 2 * n), replace=False)], rng)
-    digits = [mnist_style(np.pad(_crop(pool[i]), 2)) for i in rng.choice(len(pool), size=n, replace=n > len(pool))]
-    x = np.concatenate([np.stack(digits), not_one_digit(pool, n, rng)])
+CHUNKS = 8  # the examples are made in this many parts, each from its own seed and digits,
+# so that any number of processes makes the same images
+
+# Worker state, set once per process by _init (fork: the digits are shared, not copied).
+_STATE: dict = {}
+
+
+def _init(images: np.ndarray) -> None:
+    _STATE["images"] = images
+
+
+def _part(task: tuple[np.ndarray, int, list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """One part of `examples`: `n` digits and `n` non-digits (drawn as the module says) from
+    the digits at `rows`, with the generator seeded by `seed`."""
+    rows, n, seed = task
+    rng = np.random.default_rng(seed)
+    pool = with_pens(_STATE["images"][rows], rng)
+    digits = np.stack([mnist_style(np.pad(_crop(pool[i]), 2))
+                       for i in rng.choice(len(pool), size=n, replace=n > len(pool))])
+    x = np.concatenate([digits, not_one_digit(pool, n, rng)])
     drawn = rng.random(len(x)) < AS_CUT
     x = np.stack([as_cut(a) if d else a for a, d in zip(x, drawn, strict=True)]).astype(np.float32)
+    return x[:n], x[n:]
+
+
+def examples(images: np.ndarray, n: int, seed: int | list[int], workers: int = 1
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """`n` digits and `n` images that are not one digit, made from `images` (N, 28, 28) as the
+    module says, shuffled: (x (2n, 28, 28) float32, y (2n,) 1.0 for a digit). Made in CHUNKS
+    parts in `workers` forked processes (call it before TensorFlow is imported); the same
+    images for any number of workers."""
+    from digits.pipeline.parallel import in_workers
+
+    if n <= 0:
+        return np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.float32), np.zeros(0, np.float32)
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(images), size=min(len(images), 2 * n), replace=False)
+    parts = [k for k in range(CHUNKS) if n // CHUNKS + (k < n % CHUNKS)]
+    tasks = [(rows, n // CHUNKS + (k < n % CHUNKS), [*np.atleast_1d(seed).tolist(), k])
+             for k, rows in zip(parts, np.array_split(pick, len(parts)), strict=True)]
+    made = list(in_workers(_part, tasks, workers, _init, (images,), ordered=True))
+    x = np.concatenate([d for d, _ in made] + [o for _, o in made])
     y = np.r_[np.ones(n), np.zeros(n)].astype(np.float32)
     order = rng.permutation(len(x))
     return x[order], y[order]
@@ -159,6 +196,7 @@ def examples(images: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.n
 def build_check(filters: tuple[int, ...] = (16, 32, 64), dense: int = 64, dropout: float = 0.25) -> keras.Model:
     """The check's network: 3x3 convs + ReLU + 2x2 max-pool per entry of `filters`, a hidden
     dense layer, one sigmoid."""
+    import keras
     from keras import layers
 
     inp = keras.Input((IMAGE_SIZE, IMAGE_SIZE), name="image")
@@ -171,6 +209,32 @@ def build_check(filters: tuple[int, ...] = (16, 32, 64), dense: int = 64, dropou
 
 
 @dataclass
+class Examples:
+    """What the check is fitted and scored on: digits and as many images that are not one
+    digit, from training digits and from validation digits (`examples`)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    seconds: float  # to make them
+
+    @property
+    def samples(self) -> int:
+        return len(self.y) // 2
+
+
+def make_examples(x_train: np.ndarray, x_val: np.ndarray, samples: int, seed: int, workers: int = 1) -> Examples:
+    """`samples` training digits and as many non-digits made from them; a tenth as many (at
+    least 10, at most all) from the validation digits to score the fit on. Runs in `workers`
+    forked processes: call it before TensorFlow is imported."""
+    t0 = time.perf_counter()
+    x, y = examples(x_train, samples, [seed, 11], workers)
+    xv, yv = examples(x_val, min(len(x_val), max(10, samples // 10)), [seed, 12], workers)
+    return Examples(x, y, xv, yv, time.perf_counter() - t0)
+
+
+@dataclass
 class Check:
     """The fitted check and how well it separates digits from the rest."""
 
@@ -180,36 +244,33 @@ class Check:
     train_accuracy: float
     val_accuracy: float
     val_auc: float  # on validation digits against images made from validation digits
-    seconds: float
+    seconds: float  # to fit
 
 
-def fit_check(x_train: np.ndarray, x_val: np.ndarray, samples: int, epochs: int, seed: int,
-              batch_size: int = 128, verbose: int | str = 2) -> Check:
-    """Fit the check on `samples` training digits and as many non-digits made from them;
-    score it (accuracy, ROC AUC) on validation digits against non-digits made from those.
-    Call `training.configure_runtime(seed)` first for a reproducible fit."""
+def fit_check(ex: Examples, epochs: int, batch_size: int = 128, verbose: int | str = 2) -> Check:
+    """Fit the check on `ex`'s training images; score it (accuracy, ROC AUC) on its validation
+    images. Call `training.configure_runtime(seed)` first for a reproducible fit."""
+    import keras
     from sklearn.metrics import roc_auc_score
 
     t0 = time.perf_counter()
-    x, y = examples(x_train, samples, np.random.default_rng([seed, 11]))
-    xv, yv = examples(x_val, min(len(x_val), max(10, samples // 10)), np.random.default_rng([seed, 12]))
-    print(f"check: {len(x):,} training images ({samples:,} digits, as many not one digit), "
-          f"{len(xv):,} validation images, made in {time.perf_counter() - t0:.0f} s", flush=True)
     model = build_check()
     model.compile(optimizer=keras.optimizers.Adam(1e-3), metrics=["accuracy"], jit_compile=False,
                   loss=keras.losses.BinaryCrossentropy(label_smoothing=LABEL_SMOOTHING))
-    hist = model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=(xv, yv), shuffle=True,
-                     verbose=verbose)
-    pv = model.predict(xv, batch_size=1024, verbose=0)[:, 0]
-    return Check(model=model, samples=samples, epochs=epochs,
+    hist = model.fit(ex.x, ex.y, batch_size=batch_size, epochs=epochs, validation_data=(ex.x_val, ex.y_val),
+                     shuffle=True, verbose=verbose)
+    pv = model.predict(ex.x_val, batch_size=1024, verbose=0)[:, 0]
+    return Check(model=model, samples=ex.samples, epochs=epochs,
                  train_accuracy=float(hist.history["accuracy"][-1]),
-                 val_accuracy=float(np.mean((pv >= 0.5) == (yv == 1))),
-                 val_auc=float(roc_auc_score(yv, pv)), seconds=time.perf_counter() - t0)
+                 val_accuracy=float(np.mean((pv >= 0.5) == (ex.y_val == 1))),
+                 val_auc=float(roc_auc_score(ex.y_val, pv)), seconds=time.perf_counter() - t0)
 
 
 def with_check(model: keras.Model, check: keras.Model) -> keras.Model:
     """One model: `model`'s ten digit probabilities, unchanged, then `check`'s probability that
     the image is one digit, as an 11th column."""
+    import keras
+
     inp = keras.Input((IMAGE_SIZE, IMAGE_SIZE), name="image")
     out = keras.layers.Concatenate(name="digits_and_check")([model(inp), check(inp)])
     return keras.Model(inp, out, name=f"{model.name}_with_check")

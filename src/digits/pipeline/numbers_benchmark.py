@@ -24,7 +24,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from digits.pipeline import numbers, wild
-from digits.pipeline.benchmark import in_workers, wilson
+from digits.pipeline.benchmark import wilson
+from digits.pipeline.parallel import in_workers
 from digits.recognize.read import Reading, read_file
 
 DEV_SET = "dev_set"

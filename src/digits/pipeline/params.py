@@ -109,6 +109,8 @@ class CheckParams(_Section):
     samples: Annotated[int, Field(strict=True, ge=0, le=1_000_000)] = 0
     epochs: Annotated[int, Field(strict=True, ge=1, le=100)] = 10
     seed: int = Field(default=SEED, strict=True)
+    # processes that make its images; 0 = one per core (at most 4); the same images for any number
+    workers: Annotated[int, Field(strict=True, ge=0, le=64)] = 0
 
 
 class EvaluateParams(_Section):

@@ -319,9 +319,10 @@ def median(a: np.ndarray) -> float:
 
 
 def _otsu(values: np.ndarray) -> float:
-    """Otsu's threshold of values in [0, 255] (256 bins)."""
-    v = np.ascontiguousarray(values, np.float32).reshape(-1, 1)
-    p = cv2.calcHist([v], [0], None, [256], [0.0, 256.0]).ravel().astype(np.float64)
+    """Otsu's threshold of values in [0, 255] (256 bins of width 1; values outside [0, 256) are
+    not counted)."""
+    v = np.asarray(values, np.float32).ravel()
+    p = np.bincount(v[(v >= 0) & (v < 256)].astype(np.intp), minlength=256).astype(np.float64)
     total = p.sum()
     if total == 0:
         return 0.0
@@ -431,10 +432,14 @@ def _label(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros((h, w), np.int32), np.zeros((0, 4), np.int64)
     left, top, bw, bh = (stats[1:, i].astype(np.int64) for i in range(4))
     # A component's first pixel is in its top row: of the pixels in their component's top
-    # row, the first of each label in raster order.
-    on_top = (labels > 0) & (np.arange(h)[:, None] == np.concatenate([[-1], top])[labels])
-    idx = np.flatnonzero(on_top)
-    found, pos = np.unique(labels.ravel()[idx], return_index=True)
+    # row, the first of each label in raster order (only the rows some component starts in
+    # are looked at).
+    rows = np.unique(top)
+    sub = labels[rows]
+    on_top = (sub > 0) & (rows[:, None] == np.concatenate([[-1], top])[sub])
+    r, c = np.nonzero(on_top)
+    idx = rows[r] * w + c
+    found, pos = np.unique(sub[r, c], return_index=True)
     first = np.empty(n, np.int64)
     first[found - 1] = idx[pos]
     order = np.argsort(first, kind="stable")
@@ -446,11 +451,19 @@ def _label(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return relabel[labels], boxes[order]
 
 
-def _boxes(labels: np.ndarray, n: int) -> np.ndarray:
-    """(top, left, bottom, right), exclusive, of each label 1..n (zeros for an empty one)."""
+def _boxes(labels: np.ndarray, n: int, within: np.ndarray | None = None) -> np.ndarray:
+    """(top, left, bottom, right), exclusive, of each label 1..n (zeros for an empty one);
+    `within[i]`, if given, is a box that label i + 1 lies in."""
+    boxes = np.zeros((n, 4), np.int64)
+    if within is not None and n <= 64:  # a few pieces: each one's rows and columns within its box
+        for i, (t, lf, b, r) in enumerate(within.tolist()):
+            m = labels[t:b, lf:r] == i + 1
+            rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+            if rows.size:
+                boxes[i] = t + rows[0], lf + cols[0], t + rows[-1] + 1, lf + cols[-1] + 1
+        return boxes
     ys, xs = np.nonzero(labels)
     comp = labels[ys, xs] - 1
-    boxes = np.zeros((n, 4), np.int64)
     boxes[:, 0] = boxes[:, 1] = np.iinfo(np.int64).max
     np.minimum.at(boxes[:, 0], comp, ys)
     np.minimum.at(boxes[:, 1], comp, xs)
@@ -516,7 +529,7 @@ def _pieces(x: np.ndarray, crop: bool = False, gap: float = GAP_RADIUS) -> Piece
     # Pieces a pixel or two apart are one piece: resampling breaks a hairline into dashes.
     labels, boxes = _label(_dilate(weak, gap))
     labels[~weak] = 0
-    boxes = _boxes(labels, len(boxes))
+    boxes = _boxes(labels, len(boxes), boxes)
     n = len(boxes)
     flat = labels.ravel()
     mass = np.bincount(flat, weights=x.ravel(), minlength=n + 1)[1:]
