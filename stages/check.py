@@ -10,6 +10,7 @@ import os
 import sys
 
 from digits.errors import cli_entry
+from digits.loading import keras_archive
 from digits.pipeline.data import load_split
 from digits.pipeline.params import CheckParams, load_section
 from digits.storage import write_json
@@ -29,6 +30,7 @@ def main() -> None:
 
     x_train, _ = load_split(args.train, f"check in {args.train}")
     x_val, _ = load_split(args.val, f"check in {args.val}")
+    keras_archive(args.model)  # a missing or broken model is refused before a minute of images
     ex = None
     if p.samples:
         # the images first, in forked processes, before TensorFlow starts its threads

@@ -9,6 +9,7 @@ server, benchmarks) call this module and hand it the model object.
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,10 +88,21 @@ def check_io(model: keras.Model, what: str) -> None:
                           f"or (None, {NUM_CLASSES + 1}) (digits and the 'one digit?' check)")
 
 
-def load_keras(path: str) -> keras.Model:
-    """Load a .keras model with safe mode on (no arbitrary code from lambdas) and check its shapes."""
+def keras_archive(path: str) -> None:
+    """DigitsError unless `path` is a .keras archive (a zip holding the model's config), checked
+    without TensorFlow: so that a stage refuses a missing or broken model before its slow work."""
     if not Path(path).is_file():
         raise DigitsError(f"{path}: no such model file (run: dvc repro)")
+    try:
+        with zipfile.ZipFile(path) as z:
+            z.getinfo("config.json")
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise DigitsError(f"{path}: cannot load model ({type(exc).__name__}: {exc})") from None
+
+
+def load_keras(path: str) -> keras.Model:
+    """Load a .keras model with safe mode on (no arbitrary code from lambdas) and check its shapes."""
+    keras_archive(path)
     import keras
 
     import digits.layers  # noqa: F401  registers the project's layers, which saved models name

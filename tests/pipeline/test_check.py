@@ -8,6 +8,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+from digits.errors import DigitsError  # noqa: E402
 from digits.pipeline.check import (  # noqa: E402
     as_cut,
     examples,
@@ -117,6 +118,15 @@ def test_the_check_tells_digits_from_non_digits_and_leaves_the_digit_probabiliti
     assert lite.predict(x).shape == (40, 11)
     assert classify(lite, x).shape == (40, 10) and classify(lite, x, check=True).shape == (40, 11)
     np.testing.assert_allclose(lite.predict(x)[:, 10], out[:, 10], atol=1e-4)
+
+
+def test_blank_digits_are_skipped_and_none_with_ink_is_a_clear_error():
+    digits = bars(40, np.random.default_rng(0))
+    digits[::2] = 0.0  # half of them blank: no centre line to redraw, no box to fit
+    x, y = examples(digits, 20, 1, workers=2)
+    assert x.shape == (40, 28, 28) and (x.reshape(40, -1).max(axis=1) > 0.5).all()
+    with pytest.raises(DigitsError, match="no digit with ink"):
+        examples(np.zeros((30, 28, 28), np.float32), 10, 1, workers=2)
 
 
 def test_the_examples_are_made_without_tensorflow():

@@ -162,7 +162,10 @@ def _part(task: tuple[np.ndarray, int, list[int]]) -> tuple[np.ndarray, np.ndarr
     the digits at `rows`, with the generator seeded by `seed`."""
     rows, n, seed = task
     rng = np.random.default_rng(seed)
-    pool = with_pens(_STATE["images"][rows], rng)
+    pool = _STATE["images"][rows]
+    pool = with_pens(pool[pool.reshape(len(pool), -1).max(axis=1) > INK], rng)
+    if not len(pool):
+        raise DigitsError("the check's examples: no digit with ink to make them from")
     digits = np.stack([mnist_style(np.pad(_crop(pool[i]), 2))
                        for i in rng.choice(len(pool), size=n, replace=n > len(pool))])
     x = np.concatenate([digits, not_one_digit(pool, n, rng)])
