@@ -38,7 +38,11 @@ def main() -> None:
         from digits.pipeline.parallel import worker_count
 
         workers = worker_count(p.workers)
-        ex = make_examples(x_train, x_val, p.samples, p.seed, workers)
+
+        def shown(which: str, done: int, parts: int) -> None:
+            print(f"check: {which} images, {done} of {parts} parts made", flush=True)
+
+        ex = make_examples(x_train, x_val, p.samples, p.seed, workers, shown)
         print(f"check: {len(ex.y):,} training images ({ex.samples:,} digits, as many not one digit), "
               f"{len(ex.y_val):,} validation images, made in {ex.seconds:.0f} s by {workers} workers", flush=True)
 

@@ -85,8 +85,10 @@ def test_examples_are_balanced_shuffled_and_the_same_for_the_same_seed():
     assert x.shape == (120, 28, 28) and x.dtype == np.float32 and y.sum() == 60
     assert 0 < y[:60].sum() < 60  # shuffled, not digits first
     assert x.min() >= 0.0 and x.max() <= 1.0
-    x2, y2 = examples(digits, 60, 2, workers=2)  # parts made in two forked processes
+    seen = []
+    x2, y2 = examples(digits, 60, 2, progress=lambda done, parts: seen.append((done, parts)))
     assert np.array_equal(x, x2) and np.array_equal(y, y2)
+    assert seen == [(k, 8) for k in range(1, 9)]
     x3, _ = examples(digits, 60, 3)
     assert not np.array_equal(x, x3)
     # the non-digits are wider: two bars side by side (40 %) or a bar and a slice (30 %)
@@ -120,20 +122,25 @@ def test_the_check_tells_digits_from_non_digits_and_leaves_the_digit_probabiliti
     np.testing.assert_allclose(lite.predict(x)[:, 10], out[:, 10], atol=1e-4)
 
 
-def test_blank_digits_are_skipped_and_none_with_ink_is_a_clear_error():
-    digits = bars(40, np.random.default_rng(0))
+@pytest.mark.parametrize("seed", range(5))
+def test_blank_digits_are_skipped_and_none_with_ink_is_a_clear_error(seed):
+    digits = bars(16, np.random.default_rng(seed))
     digits[::2] = 0.0  # half of them blank: no centre line to redraw, no box to fit
-    x, y = examples(digits, 20, 1, workers=2)
-    assert x.shape == (40, 28, 28) and (x.reshape(40, -1).max(axis=1) > 0.5).all()
+    x, y = examples(digits, 8, seed)
+    assert x.shape == (16, 28, 28) and (x.reshape(16, -1).max(axis=1) > 0.5).all()
+    assert examples(digits[:5], 8, seed)[0].shape == (16, 28, 28)  # fewer digits than parts
     with pytest.raises(DigitsError, match="no digit with ink"):
-        examples(np.zeros((30, 28, 28), np.float32), 10, 1, workers=2)
+        examples(np.zeros((30, 28, 28), np.float32), 10, seed)
 
 
-def test_the_examples_are_made_without_tensorflow():
-    # they are made in forked processes, and TensorFlow's threads do not survive a fork
+def test_the_examples_are_made_without_tensorflow_and_the_same_in_two_processes():
+    # Made in forked processes, and TensorFlow's threads do not survive a fork: so this runs
+    # in a process of its own (this module has imported Keras), which must not import it.
     code = ("import sys, numpy as np; from digits.pipeline.check import make_examples; "
-            "a = np.zeros((40, 28, 28), np.float32); a[:, 4:24, 10:14] = 1; "
-            "assert make_examples(a, a, 20, 1, workers=2).x.shape == (40, 28, 28); "
+            "a = np.zeros((40, 28, 28), np.float32); a[:, 4:24, 10:14] = 1; a[::3, 4:24, 16:19] = 1; "
+            "one, two = make_examples(a, a, 20, 1, workers=1), make_examples(a, a, 20, 1, workers=2); "
+            "assert two.x.shape == (40, 28, 28) and np.array_equal(one.x, two.x) and np.array_equal(one.y, two.y); "
+            "assert np.array_equal(one.x_val, two.x_val); "
             "sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 

@@ -325,6 +325,33 @@ def test_connected_components_match_flood_fill_numbered_in_raster_order(big: boo
             assert tuple(boxes[i - 1]) == (min(ys), min(xs), max(ys) + 1, max(xs) + 1)
 
 
+def test_otsu_counts_as_opencvs_histogram_did() -> None:
+    """The histogram is np.bincount of the values' floors: 256 bins over [0, 256), values
+    outside them not counted, as cv2.calcHist counted them."""
+    import cv2
+
+    from digits.recognize.normalize import _otsu
+
+    def reference(values: np.ndarray) -> float:
+        v = np.ascontiguousarray(values, np.float32).reshape(-1, 1)
+        p = cv2.calcHist([v], [0], None, [256], [0.0, 256.0]).ravel().astype(np.float64)
+        if p.sum() == 0:
+            return 0.0
+        edges = np.arange(257, dtype=np.float64)
+        w0, m0 = np.cumsum(p), np.cumsum(p * (edges[:-1] + 0.5))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            between = (m0[-1] * w0 / p.sum() - m0) ** 2 / (w0 * (p.sum() - w0))
+        between[~np.isfinite(between)] = 0.0
+        return float(edges[int(np.argmax(between)) + 1])
+
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        v = rng.normal(rng.uniform(0, 255), rng.uniform(1, 80), int(rng.integers(1, 5000))).astype(np.float32)
+        v[rng.random(v.size) < 0.3] = rng.choice([-3.5, -0.5, 0.0, 255.99998, 256.0, 300.0])
+        assert _otsu(v) == reference(v)
+    assert _otsu(np.array([], np.float32)) == reference(np.array([], np.float32)) == 0.0
+
+
 def test_the_boxes_of_pieces_thinned_after_labelling_are_found_either_way() -> None:
     """`_pieces` labels dilated ink, then keeps only the ink: each piece's box is found from
     its pixels, looked for within its dilated box (few pieces) or over the whole image."""

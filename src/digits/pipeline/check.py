@@ -23,6 +23,7 @@ probabilities (the network's own, unchanged), then the probability that the imag
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -157,15 +158,12 @@ def _init(images: np.ndarray) -> None:
     _STATE["images"] = images
 
 
-def _part(task: tuple[np.ndarray, int, list[int]]) -> tuple[np.ndarray, np.ndarray]:
+def _part(task: tuple[np.ndarray, int, np.random.SeedSequence]) -> tuple[np.ndarray, np.ndarray]:
     """One part of `examples`: `n` digits and `n` non-digits (drawn as the module says) from
-    the digits at `rows`, with the generator seeded by `seed`."""
+    the digits at `rows`, with a generator of its own, seeded by `seed`."""
     rows, n, seed = task
     rng = np.random.default_rng(seed)
-    pool = _STATE["images"][rows]
-    pool = with_pens(pool[pool.reshape(len(pool), -1).max(axis=1) > INK], rng)
-    if not len(pool):
-        raise DigitsError("the check's examples: no digit with ink to make them from")
+    pool = with_pens(_STATE["images"][rows], rng)
     digits = np.stack([mnist_style(np.pad(_crop(pool[i]), 2))
                        for i in rng.choice(len(pool), size=n, replace=n > len(pool))])
     x = np.concatenate([digits, not_one_digit(pool, n, rng)])
@@ -174,22 +172,34 @@ def _part(task: tuple[np.ndarray, int, list[int]]) -> tuple[np.ndarray, np.ndarr
     return x[:n], x[n:]
 
 
-def examples(images: np.ndarray, n: int, seed: int | list[int], workers: int = 1
-             ) -> tuple[np.ndarray, np.ndarray]:
+def examples(images: np.ndarray, n: int, seed: int | list[int], workers: int = 1,
+             progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """`n` digits and `n` images that are not one digit, made from `images` (N, 28, 28) as the
-    module says, shuffled: (x (2n, 28, 28) float32, y (2n,) 1.0 for a digit). Made in CHUNKS
-    parts in `workers` forked processes (call it before TensorFlow is imported); the same
-    images for any number of workers."""
+    module says, shuffled: (x (2n, 28, 28) float32, y (2n,) 1.0 for a digit). Made in up to
+    CHUNKS parts in `workers` forked processes (call it before TensorFlow is imported); the
+    same images for any number of workers. `progress(done, parts)` is called as each part is
+    made. DigitsError if no image has ink."""
     from digits.pipeline.parallel import in_workers
 
     if n <= 0:
         return np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.float32), np.zeros(0, np.float32)
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(images), size=min(len(images), 2 * n), replace=False)
-    parts = [k for k in range(CHUNKS) if n // CHUNKS + (k < n % CHUNKS)]
-    tasks = [(rows, n // CHUNKS + (k < n % CHUNKS), [*np.atleast_1d(seed).tolist(), k])
-             for k, rows in zip(parts, np.array_split(pick, len(parts)), strict=True)]
-    made = list(in_workers(_part, tasks, workers, _init, (images,), ordered=True))
+    pick = pick[images[pick].max(axis=(1, 2)) > INK]  # a blank image has no centre line, no box
+    if not pick.size:
+        raise DigitsError("the check's examples: no digit with ink to make them from")
+    k = min(n, CHUNKS, pick.size)
+    # each part its own stream, independent of the one that picked the digits (spawned)
+    tasks = list(zip(np.array_split(pick, k), [n // k + (i < n % k) for i in range(k)],
+                     np.random.SeedSequence(seed).spawn(k), strict=True))
+    made = []
+    try:
+        for part in in_workers(_part, tasks, workers, _init, (images,), ordered=True):
+            made.append(part)
+            if progress:
+                progress(len(made), k)
+    finally:
+        _STATE.clear()  # run here (one worker), the digits would outlive the call
     x = np.concatenate([d for d, _ in made] + [o for _, o in made])
     y = np.r_[np.ones(n), np.zeros(n)].astype(np.float32)
     order = rng.permutation(len(x))
@@ -227,13 +237,19 @@ class Examples:
         return len(self.y) // 2
 
 
-def make_examples(x_train: np.ndarray, x_val: np.ndarray, samples: int, seed: int, workers: int = 1) -> Examples:
+def make_examples(x_train: np.ndarray, x_val: np.ndarray, samples: int, seed: int, workers: int = 1,
+                  progress: Callable[[str, int, int], None] | None = None) -> Examples:
     """`samples` training digits and as many non-digits made from them; a tenth as many (at
     least 10, at most all) from the validation digits to score the fit on. Runs in `workers`
-    forked processes: call it before TensorFlow is imported."""
+    forked processes: call it before TensorFlow is imported. `progress(which, done, parts)`
+    is called as each part is made ("training" or "validation")."""
+
+    def report(which: str) -> Callable[[int, int], None] | None:
+        return (lambda done, parts: progress(which, done, parts)) if progress else None
+
     t0 = time.perf_counter()
-    x, y = examples(x_train, samples, [seed, 11], workers)
-    xv, yv = examples(x_val, min(len(x_val), max(10, samples // 10)), [seed, 12], workers)
+    x, y = examples(x_train, samples, [seed, 11], workers, report("training"))
+    xv, yv = examples(x_val, min(len(x_val), max(10, samples // 10)), [seed, 12], workers, report("validation"))
     return Examples(x, y, xv, yv, time.perf_counter() - t0)
 
 
