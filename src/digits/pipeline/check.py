@@ -147,8 +147,8 @@ def as_cut(a: np.ndarray) -> np.ndarray:
         return a
 
 
-CHUNKS = 8  # the examples are made in this many parts, each from its own seed and digits,
-# so that any number of processes makes the same images
+CHUNKS = 8  # the examples are made in up to this many parts, each from its own digits with a
+# generator spawned for it, so that any number of processes makes the same images
 
 # Worker state, set once per process by _init (fork: the digits are shared, not copied).
 _STATE: dict = {}
@@ -199,7 +199,7 @@ def examples(images: np.ndarray, n: int, seed: int | list[int], workers: int = 1
             if progress:
                 progress(len(made), k)
     finally:
-        _STATE.clear()  # run here (one worker), the digits would outlive the call
+        _STATE.clear()  # with one worker the parts ran in this process: let go of the digits
     x = np.concatenate([d for d, _ in made] + [o for _, o in made])
     y = np.r_[np.ones(n), np.zeros(n)].astype(np.float32)
     order = rng.permutation(len(x))
