@@ -22,6 +22,7 @@ import io
 import math
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +116,8 @@ RING_INSIDE = 0.3
 RING_BAND = 0.15
 FLAT = 0.2
 RULE_WIDER = 1.2
+RULE_LONG = 1.5  # a straight line this many digit heights long is a rule, not a stroke ...
+RULE_BEYOND = 0.15  # ... and one touching a digit reaches past it on both sides by this share of its width
 # A printed frame's side is straight and thin: along RING of the side, its outer edge strays
 # at most FRAME_STRAY pixels from a straight line (80th percentile; a handwritten stroke
 # curves away by far more), and it is at most FRAME_THIN of the frame's side thick (a bold
@@ -580,6 +583,10 @@ def _find_digit(x: np.ndarray, crop: bool = False
     if frames is not None:  # a digit touching its box is one piece with it: the box goes first
         x = np.where(frames, pc.med, x)
         pc = _pieces(x, crop)
+    rules = _underlines(pc)
+    if rules is not None:  # so is a digit its underline touches: the line goes
+        x = np.where(rules, pc.med, x)
+        pc = _pieces(x, crop)
     labels, boxes, mass, med, sigma = pc.labels, pc.boxes, pc.mass, pc.med, pc.sigma
     top, left, bottom, right = boxes.T
     bh, bw = bottom - top, right - left
@@ -678,15 +685,21 @@ def _side(m: np.ndarray, most: float) -> np.ndarray | None:
     return line
 
 
-def _frames(pc: Pieces) -> np.ndarray | None:
-    """The pixels of printed frames (a form's box: three or four straight thin sides around
-    something; the fourth may have dropped out of the ink), or None where there are none."""
-    out = None
+def _large_pieces(pc: Pieces) -> Iterator[tuple[tuple[int, int, int, int], np.ndarray]]:
+    """The box and mask (cropped to the box) of each piece with ink at least 8 px across both
+    ways: room for a frame's sides or a rule with a digit on it."""
     top, left, bottom, right = pc.boxes.T
     big = (pc.mass > 0) & (np.minimum(bottom - top, right - left) >= 8)
     for i in np.flatnonzero(big).tolist():
         t, lf, b, r = pc.boxes[i].tolist()
-        m = pc.labels[t:b, lf:r] == i + 1
+        yield (t, lf, b, r), pc.labels[t:b, lf:r] == i + 1
+
+
+def _frames(pc: Pieces) -> np.ndarray | None:
+    """The pixels of printed frames (a form's box: three or four straight thin sides around
+    something; the fourth may have dropped out of the ink), or None where there are none."""
+    out = None
+    for (t, lf, b, r), m in _large_pieces(pc):
         most = FRAME_THIN * max(m.shape)
         sides = [_side(m, most), _side(m[::-1], most), _side(m.T, most), _side(m.T[::-1], most)]
         if sum(s is not None for s in sides) < 3:
@@ -698,6 +711,38 @@ def _frames(pc: Pieces) -> np.ndarray | None:
         if out is None:
             out = np.zeros(pc.labels.shape, bool)
         out[t:b, lf:r] |= frame
+    return out
+
+
+def _underlines(pc: Pieces) -> np.ndarray | None:
+    """The pixels of rules drawn under a digit that are one piece with it (touching its foot,
+    or within the gap that joins a digit's strokes), or None where there are none: a straight
+    thin line along the foot of a piece (`_side`: at most FRAME_THIN of its length thick)
+    reaching RULE_WIDER times as far across as the rest of the piece (as `_printed` asks of a
+    rule apart from the digit), RULE_LONG times the rest's height (as `digits read` asks of a
+    rule under a number) and past the rest on both sides by RULE_BEYOND of its width. A digit's
+    own straight foot is not: the serif of a 1 is shorter than the 1 is tall, and the long base
+    of a 2 starts where its diagonal ends. A line that reaches past the digit on one side only
+    stays (read as part of it)."""
+    out = None
+    for (t, lf, b, r), m in _large_pieces(pc):
+        line = _side(m[::-1], FRAME_THIN * max(m.shape))
+        if line is None:
+            continue
+        line = line[::-1]
+        # the rest less the line's soft edge (a pixel of its blur or JPEG ringing beside it)
+        rest = m & ~_dilate(line, 2.0)
+        rows, cols = np.flatnonzero(rest.any(axis=1)), np.flatnonzero(rest.any(axis=0))
+        if cols.size == 0:
+            continue
+        wide, tall = cols[-1] + 1 - cols[0], rows[-1] + 1 - rows[0]
+        # beyond the rest on both sides: a 2's long base starts where its diagonal ends
+        reach = min(cols[0], m.shape[1] - 1 - cols[-1])
+        if RULE_WIDER * wide > m.shape[1] or m.shape[1] < RULE_LONG * tall or reach < RULE_BEYOND * wide:
+            continue
+        if out is None:
+            out = np.zeros(pc.labels.shape, bool)
+        out[t:b, lf:r] |= line
     return out
 
 

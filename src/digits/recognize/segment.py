@@ -38,6 +38,7 @@ from digits.recognize.normalize import (
     MIN_CONTRAST,
     MIN_DIGIT_SIDE,
     NOISE_SIGMAS,
+    RULE_LONG,
     WORK_MIN,
     Pieces,
     _background,
@@ -95,8 +96,7 @@ LINE_SPAN = 0.85  # ... with ink in this share of the columns
 MAX_CROSSED = 0.5  # strokes cross at most this share of a ruled line's columns
 MAX_DIGITS = 20  # more marks than this on one line is not a number
 MAX_LINES = 20  # more lines than this on one page is not a list of numbers
-RULE_LONG = 1.5  # a straight line this many digit heights long is a rule, not a stroke ...
-RULE_THIN = 0.2  # ... at most this share of the digits' height thick
+RULE_THIN = 0.2  # a rule (normalize.RULE_LONG digit heights long) is at most this share of their height thick
 AROUND = 2  # a piece whose box holds this many digit-sized pieces is drawn around them ...
 INSIDE_TALL = 0.3  # ... each at least this share of its height
 SEPARATORS = 3  # this many straight upright bars of one height in a row are a comb field's ...
