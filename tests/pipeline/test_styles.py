@@ -128,3 +128,26 @@ def test_the_writing_styles_bench_reads_both_kinds_with_every_model(tmp_path, mo
     assert good["7 bar"] == {"n": 3, "right": 3 * (LIKELY == 7), "accuracy": float(LIKELY == 7),
                              "read_as": {} if LIKELY == 7 else {str(LIKELY): 3}, "refused": 0}
     assert other["1 flag"]["read_as"] == {str(OTHER): 3} and other["1 flag"]["right"] == 0
+
+
+def test_the_pen_widths_bench_reads_every_pen_with_every_model(tmp_path, models):
+    """bench/pen_widths.py end to end on models whose answers are known (always LIKELY, always
+    OTHER): the same digits under every pen, the JSON, the figure and no misread examples
+    (with these models a digit read right as written is read right with every pen)."""
+    x = np.stack([one(), seven(), seven(), one()])
+    np.savez(tmp_path / "val.npz", x=x, y=np.array([1, 7, 7, 1]))
+    out = tmp_path / "pens.json"
+    res = subprocess.run([sys.executable, str(ROOT / "bench/pen_widths.py"), "--model", str(models["good"]),
+                          "--model", str(models["other"]), "--val", str(tmp_path / "val.npz"), "--n", "4",
+                          "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(out.read_text())
+    good, other = doc["models"][str(models["good"])], doc["models"][str(models["other"])]
+    assert list(good) == ["own strokes", "pen 4 %", "pen 8 %", "pen 12 %"]
+    sevens = 2 if LIKELY == 7 else 0
+    for pen in good:
+        assert good[pen]["n"] == 4 and good[pen]["right"] == sevens
+        assert other[pen]["right"] == 0 and sum(other[pen]["confusions"].values()) == 4
+        assert 0 <= good[pen]["ci95"][0] <= good[pen]["accuracy"] <= good[pen]["ci95"][1] <= 1
+    assert (tmp_path / "pens.png").stat().st_size > 1000
+    assert not (tmp_path / "pens_misread.png").exists()
