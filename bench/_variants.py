@@ -1,8 +1,9 @@
 """What the bench scripts that read numbers made several ways share (underlined_numbers,
 hyphenated_numbers, comb_numbers, marked_numbers): their command line, and reading each
 number's files through `read_image` (the path of `digits read`), some with one of
-`digits.recognize.segment`'s rules switched off, counting the numbers read exactly; and writing
-the figures of every bench script that reads a kind of input (`save`)."""
+`digits.recognize.segment`'s rules switched off, counting the numbers read exactly; the
+command line of those that compare models on digits drawn several ways (writing_styles,
+pen_widths); and writing the figures of every bench script that reads a kind of input (`save`)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,27 @@ def arguments(doc: str, seed: int, out: str, n: int = 100) -> argparse.Namespace
     ap.add_argument("--seed", type=int, default=seed)
     ap.add_argument("--out", default=str(ROOT / "bench/results" / out))
     return ap.parse_args()
+
+
+def models_and_digits(doc: str, seed: int, out: str, n: int, n_help: str,
+                      extra: Callable[[argparse.ArgumentParser], None] | None = None
+                      ) -> tuple[argparse.Namespace, dict, np.ndarray, np.ndarray]:
+    """The command line of the bench scripts that compare models on validation digits drawn
+    several ways (writing_styles, pen_widths): --model (repeatable; default the pipeline's),
+    --val, --n, --seed, --out and what `extra` adds; then the loaded models by path, and the
+    validation digits and labels."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", action="append", help="a .tflite; repeat to compare (default: the pipeline's)")
+    ap.add_argument("--val", default=str(ROOT / "data/prepared/val.npz"), help="validation digits (preprocess)")
+    ap.add_argument("--n", type=int, default=n, help=n_help)
+    ap.add_argument("--seed", type=int, default=seed)
+    ap.add_argument("--out", default=str(ROOT / "bench/results" / out))
+    if extra:
+        extra(ap)
+    args = ap.parse_args()
+    models = {str(path): load_model(path) for path in map(resolve_model_path, args.model or [None])}
+    d = np.load(args.val)
+    return args, models, d["x"], d["y"]
 
 
 def save(out: str, doc: dict) -> None:

@@ -17,21 +17,18 @@ written, beside the 28×28 the model saw).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
-from _variants import save
+from _variants import models_and_digits, save
 from PIL import Image
 
-from digits.loading import load_model, resolve_model_path
 from digits.pipeline import wild
 from digits.pipeline.benchmark import wilson
 from digits.recognize.normalize import load_image_bytes
 from digits.recognize.predict import predict_images
 
-ROOT = Path(__file__).resolve().parents[1]
 PENS = {"own strokes": None, "pen 4 %": 0.04, "pen 8 %": 0.08, "pen 12 %": 0.12}
 
 
@@ -90,17 +87,10 @@ def strip(cells: list[tuple[np.ndarray, np.ndarray, np.ndarray]], path: str) -> 
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", action="append", help="a .tflite; repeat to compare (default: the pipeline's)")
-    ap.add_argument("--val", default=str(ROOT / "data/prepared/val.npz"), help="validation digits (preprocess)")
-    ap.add_argument("--n", type=int, default=1000, help="digits, each drawn with every pen")
-    ap.add_argument("--seed", type=int, default=37)
-    ap.add_argument("--out", default=str(ROOT / "bench/results/pen_widths.json"))
-    ap.add_argument("--examples", type=int, default=8, help="misread examples saved beside the JSON (0: none)")
-    args = ap.parse_args()
-    models = {str(path): load_model(path) for path in map(resolve_model_path, args.model or [None])}
-    d = np.load(args.val)
-    x, y = d["x"], d["y"]
+    args, models, x, y = models_and_digits(
+        __doc__, 37, "pen_widths.json", 1000, "digits, each drawn with every pen",
+        lambda ap: ap.add_argument("--examples", type=int, default=8,
+                                   help="misread examples saved beside the JSON (0: none)"))
     pick = np.random.default_rng(args.seed).permutation(len(x))[:args.n]
     files = [make(x[i], np.random.default_rng([args.seed, int(i)])) for i in pick]
     print(f"pen_widths: {len(pick)} validation digits drawn {len(PENS)} ways", flush=True)

@@ -16,19 +16,14 @@ training's, so a model trained with `train.augment.styles` sees other flags here
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
-from _variants import save
+from _variants import models_and_digits, save
 
-from digits.loading import load_model, resolve_model_path
 from digits.pipeline import styles, wild
 from digits.recognize.normalize import load_image_bytes
 from digits.recognize.predict import predict_images
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def make(digit: np.ndarray, rng: np.random.Generator) -> bytes:
@@ -41,16 +36,7 @@ def make(digit: np.ndarray, rng: np.random.Generator) -> bytes:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", action="append", help="a .tflite; repeat to compare (default: the pipeline's)")
-    ap.add_argument("--val", default=str(ROOT / "data/prepared/val.npz"), help="validation digits (preprocess)")
-    ap.add_argument("--n", type=int, default=300, help="digits of each kind")
-    ap.add_argument("--seed", type=int, default=31)
-    ap.add_argument("--out", default=str(ROOT / "bench/results/writing_styles.json"))
-    args = ap.parse_args()
-    models = {str(path): load_model(path) for path in map(resolve_model_path, args.model or [None])}
-    d = np.load(args.val)
-    x, y = d["x"], d["y"]
+    args, models, x, y = models_and_digits(__doc__, 31, "writing_styles.json", 300, "digits of each kind")
     results: dict[str, dict] = {m: {} for m in models}
     for digit, style in sorted(styles.STYLED.items()):
         draw = styles.flag if style == "flag" else styles.bar

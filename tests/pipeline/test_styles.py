@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,17 +112,22 @@ def test_slant_measures_the_lean_and_only_upright_1s_are_flagged():
     assert n == 4 and not changed[:4].any() and changed[4:].all()
 
 
+def run_bench(script: str, models: dict, val: Path, n: int, out: Path) -> dict:
+    """A bench script that compares models, run on the good and the other tiny model: its JSON."""
+    res = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--model", str(models["good"]),
+                          "--model", str(models["other"]), "--val", str(val), "--n", str(n), "--out", str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    return json.loads(out.read_text())
+
+
 def test_the_writing_styles_bench_reads_both_kinds_with_every_model(tmp_path, models):
     """bench/writing_styles.py end to end on a model whose answer is known (always LIKELY)."""
     x = np.stack([one()] * 3 + [leaning_one()] + [seven()] * 3)
     y = np.array([1, 1, 1, 1, 7, 7, 7])
     np.savez(tmp_path / "val.npz", x=x, y=y)
     out = tmp_path / "styles.json"
-    res = subprocess.run([sys.executable, str(ROOT / "bench/writing_styles.py"), "--model", str(models["good"]),
-                          "--model", str(models["other"]), "--val", str(tmp_path / "val.npz"), "--n", "5",
-                          "--out", str(out)], capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr
-    doc = json.loads(out.read_text())
+    doc = run_bench("writing_styles.py", models, tmp_path / "val.npz", 5, out)
     good, other = doc["models"][str(models["good"])], doc["models"][str(models["other"])]
     assert set(good) == {"1 plain", "1 flag", "7 plain", "7 bar"}
     assert good["1 plain"]["n"] == good["1 flag"]["n"] == 3  # the same upright 1s: the leaning one is left out
@@ -137,11 +143,7 @@ def test_the_pen_widths_bench_reads_every_pen_with_every_model(tmp_path, models)
     x = np.stack([one(), seven(), seven(), one()])
     np.savez(tmp_path / "val.npz", x=x, y=np.array([1, 7, 7, 1]))
     out = tmp_path / "pens.json"
-    res = subprocess.run([sys.executable, str(ROOT / "bench/pen_widths.py"), "--model", str(models["good"]),
-                          "--model", str(models["other"]), "--val", str(tmp_path / "val.npz"), "--n", "4",
-                          "--out", str(out)], capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr
-    doc = json.loads(out.read_text())
+    doc = run_bench("pen_widths.py", models, tmp_path / "val.npz", 4, out)
     good, other = doc["models"][str(models["good"])], doc["models"][str(models["other"])]
     assert list(good) == ["own strokes", "pen 4 %", "pen 8 %", "pen 12 %"]
     sevens = 2 if LIKELY == 7 else 0
