@@ -53,10 +53,10 @@ BASE = 8  # the digit's shape is traced at 8x MNIST's resolution (224 px), then 
 def _edt(mask: np.ndarray) -> np.ndarray:
     """Euclidean distance from each True pixel to the nearest False one (0 on False), float32.
 
-    OpenCV's exact transform, 8x faster than scipy.ndimage's; its float32 square root can
-    round once where scipy's float64 one, cast to float32, rounds twice, so the square root is
-    taken again in float64 from the whole squared distance: the same values as scipy's to
-    the bit (the benchmarks' files stay byte for byte the same)."""
+    OpenCV's exact transform, 8x faster than scipy.ndimage's. For some image shapes its own
+    float32 square root is 1 ulp off scipy's (a float64 root cast to float32), so the root is
+    taken again in float64 from the whole squared distance: the same values as scipy's to the
+    bit, and the benchmarks' files byte for byte the same."""
     d = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     return np.sqrt(np.rint(np.square(d, dtype=np.float64))).astype(np.float32)
 
