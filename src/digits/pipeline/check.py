@@ -32,6 +32,7 @@ from PIL import Image
 
 from digits import IMAGE_SIZE
 from digits.errors import DigitsError
+from digits.pipeline.parallel import in_workers
 
 if TYPE_CHECKING:  # TensorFlow only where a model is built: the examples are made in forked processes
     import keras
@@ -179,8 +180,6 @@ def examples(images: np.ndarray, n: int, seed: int | list[int], workers: int = 1
     CHUNKS parts in `workers` forked processes (call it before TensorFlow is imported); the
     same images for any number of workers. `progress(done, parts)` is called as each part is
     made. DigitsError if no image has ink."""
-    from digits.pipeline.parallel import in_workers
-
     if n <= 0:
         return np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.float32), np.zeros(0, np.float32)
     rng = np.random.default_rng(seed)
