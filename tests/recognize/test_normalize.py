@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from digits.errors import DigitsError
 from digits.recognize.normalize import (
+    DISC_BY_DISTANCE,
     _dilate,
     _label,
     _rank_filter,
@@ -574,12 +575,14 @@ def test_min_and_max_filters_match_a_window_by_window_reference(reduce: np.ufunc
             assert np.array_equal(_running(a, k, reduce, 1), _window_reference(a, 1, k, reduce)), (h, w, k)
 
 
-@pytest.mark.parametrize("radius", [0.5, 1.0, 1.5, 2.0, 3.7, -1.5])
+@pytest.mark.parametrize("radius", [0.5, 1.0, 1.5, 2.0, 3.7, -1.5, 12.0, 12.9, 17.3, 25.0, -13.2])
 def test_dilation_by_a_disc_matches_the_union_of_shifted_masks(radius: float) -> None:
     """The disc holds every offset within `radius`; outside the image counts as background
-    for a dilation, as ink for an erosion (a negative radius)."""
+    for a dilation, as ink for an erosion (a negative radius). From DISC_BY_DISTANCE on it
+    is made from a distance transform: the same pixels, to the one."""
     rng = np.random.default_rng(2)
-    mask = rng.random((23, 31)) < 0.15
+    large = abs(radius) >= DISC_BY_DISTANCE
+    mask = rng.random((90, 117) if large else (23, 31)) < (0.003 if large else 0.15)
     if radius < 0:
         mask = ~mask
     r, rr = int(abs(radius)), radius * radius
@@ -590,6 +593,13 @@ def test_dilation_by_a_disc_matches_the_union_of_shifted_masks(radius: float) ->
             if dy * dy + dx * dx <= rr:
                 expected |= src[r + dy:r + dy + mask.shape[0], r + dx:r + dx + mask.shape[1]]
     assert np.array_equal(_dilate(mask, radius), expected if radius >= 0 else ~expected)
+
+
+def test_a_wide_dilation_of_nothing_is_nothing() -> None:
+    """No mask pixel: the distance transform has nothing to measure from, and the answer is empty."""
+    mask = np.zeros((40, 50), bool)
+    assert not _dilate(mask, DISC_BY_DISTANCE + 3.5).any()
+    assert _dilate(~mask, -(DISC_BY_DISTANCE + 3.5)).all()
 
 
 def _loops(digit: str, pen: int, size: int = 300, r: int = 80) -> Image.Image:
@@ -632,3 +642,28 @@ def test_median_is_numpys_median(n):
         want = float(np.median(a))
         assert median(a) == want and type(median(a)) is float
     assert median(np.array([1.0, 2.0], np.float32)) == 1.5
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 1001, 4096])
+def test_background_reads_four_medians_from_one_sort(n):
+    """`_background` sorts the map once; its level and noise are those of np.median and of the
+    median absolute deviations computed the plain way, bit for bit, for odd and even sizes,
+    many ties, and a threshold below, inside and above the values."""
+    from digits.recognize.normalize import TRUNCATED, _background
+
+    def plain(x: np.ndarray, otsu: float) -> tuple[float, float]:
+        med = float(np.median(x))
+        sigma = 1.4826 * float(np.median(np.abs(x - med)))
+        paper = x[x <= otsu]
+        if paper.size:
+            pmed = float(np.median(paper))
+            med = min(med, pmed)
+            sigma = min(sigma, TRUNCATED * 1.4826 * float(np.median(np.abs(paper - pmed))))
+        return med, sigma
+
+    rng = np.random.default_rng(n)
+    for x in (rng.random((n, 1)).astype(np.float32) * 255, np.maximum(rng.normal(0, 3, (1, n)), 0),
+              np.where(rng.random((n, 1)) < 0.7, 0, rng.random((n, 1)) * 255).astype(np.float32),
+              (rng.random((1, n)) * 3).round().astype(np.float32)):
+        for otsu in (-1.0, float(np.median(x)), float(x.max()) / 2, 300.0):
+            assert _background(x, otsu) == plain(x, otsu), (x.dtype, otsu)
