@@ -667,3 +667,53 @@ def test_background_reads_four_medians_from_one_sort(n):
               (rng.random((1, n)) * 3).round().astype(np.float32)):
         for otsu in (-1.0, float(np.median(x)), float(x.max()) / 2, 300.0):
             assert _background(x, otsu) == plain(x, otsu), (x.dtype, otsu)
+
+
+@pytest.mark.parametrize("shape", [(4, 1), (8, 3), (64, 129), (512, 388), (1000, 4)])
+def test_mean_of_runs_is_numpys_mean_bit_for_bit(shape):
+    """The runs' means, added up row by row, equal NumPy's mean over the reshaped axis exactly,
+    both ways, in float32 and float64, with values whose sums round (the order of the adds matters)."""
+    from digits.recognize.normalize import _mean_of_runs
+
+    rng = np.random.default_rng(sum(shape))
+    for dtype in (np.float32, np.float64):
+        for axis, r in ((0, 4), (1, 4), (0, 1), (1, 2)):
+            h, w = shape
+            a = (rng.random((h * r // math.gcd(h, r) if axis == 0 else h,
+                             w * r // math.gcd(w, r) if axis == 1 else w)) * 255 + rng.random() * 1e-3).astype(dtype)
+            m = a.shape[axis]
+            want = a.reshape((m // r, r, -1) if axis == 0 else (a.shape[0], m // r, r)).mean(axis=axis + 1)
+            got = _mean_of_runs(a, r, axis)
+            assert got.dtype == want.dtype and np.array_equal(got, want), (dtype, axis, r)
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (1, 1), (3, 7), (40, 33)])
+def test_stroke_width_counts_the_outline_as_a_padded_diff_does(shape):
+    """Edges between neighbours plus ink on the border: the count a one-pixel pad of background
+    and `np.diff` give, so the width is the same number."""
+    from digits.recognize.normalize import _stroke_width
+
+    rng = np.random.default_rng(shape[0])
+    for density in (0.0, 0.3, 1.0):
+        mask = rng.random(shape) < density
+        m = np.pad(mask, 1).astype(np.int8)
+        edges = np.count_nonzero(np.diff(m, axis=0)) + np.count_nonzero(np.diff(m, axis=1))
+        want = 2.0 * float(m.sum()) / (edges * np.pi / 4) if edges else 0.0
+        assert _stroke_width(mask) == want
+
+
+@pytest.mark.parametrize("shape", [(1, 2), (3, 5), (17, 16), (32, 129), (128, 97)])
+def test_mean_of_blocks_is_numpys_mean_bit_for_bit(shape):
+    """Each r×r block's mean, as rows of sums and then their sum, equals NumPy's mean over the
+    block axes of the reshaped array exactly, in float32 and float64. (A result one block wide
+    NumPy adds in another order; the ink map's reduced copy is at least 16 wide.)"""
+    from digits.recognize.normalize import _mean_of_blocks
+
+    rng = np.random.default_rng(sum(shape))
+    for dtype in (np.float32, np.float64):
+        for r in (1, 2, 4):
+            h, w = shape[0] * r, shape[1] * r
+            a = (rng.random((h, w)) * 255 + 1e-3 * rng.random((h, w))).astype(dtype)
+            want = a.reshape(h // r, r, w // r, r).mean(axis=(1, 3))
+            got = _mean_of_blocks(a, r)
+            assert got.dtype == want.dtype and np.array_equal(got, want), (dtype, r)
