@@ -764,11 +764,13 @@ def _frames(pc: Pieces) -> np.ndarray | None:
     for (t, lf, b, r), m in _large_pieces(pc):
         most = FRAME_THIN * max(m.shape)
         sides: list[np.ndarray | None] = []
+        missing = 0
         for view in (m, m[::-1], m.T, m.T[::-1]):
             sides.append(_side(view, most))
-            if sum(s is None for s in sides) > 1:
+            missing += sides[-1] is None
+            if missing > 1:
                 break  # two sides missing: not a frame, whatever the others are
-        if sum(s is None for s in sides) > 1:
+        if missing > 1:
             continue
         frame = np.zeros_like(m)
         for k, s in enumerate(sides):
