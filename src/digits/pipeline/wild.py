@@ -171,9 +171,9 @@ def gradient(shape: tuple[int, int], low: float, rng: np.random.Generator) -> np
     np.clip(light, 0, 1, out=light)
     light *= 1.0 - low
     np.subtract(1.0, light, out=light)
-    vignette = fx ** 2 + fy ** 2  # times 2: r², the squared distance from the centre over half the diagonal
-    vignette *= 2
-    vignette *= 0.25
+    # vignetting 1 − r²/4, with r² = 2·(fx² + fy²): 1 at the centre, 3/4 in the corners
+    vignette = fx ** 2 + fy ** 2
+    vignette *= 0.5  # exactly the old ·2 then ·0.25: scaling by a power of two does not round
     np.subtract(1.0, vignette, out=vignette)
     light *= vignette
     return light
