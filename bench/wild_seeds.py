@@ -30,6 +30,7 @@ from digits.errors import DigitsError, cli_entry
 from digits.loading import resolve_model_path
 from digits.pipeline import benchmark, parallel, wild
 from digits.pipeline.data import load_split
+from digits.pipeline.params import load_section
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOOR = 0.96  # issue 9: every condition at least this
@@ -55,14 +56,17 @@ def read_seed(x: np.ndarray, y: np.ndarray, model: Path, seed: int, n: int, cond
     return out
 
 
-def stage_seed(metrics: Path, n: int, conditions: list[str]) -> dict[str, float] | None:
-    """The stage's own accuracies from its metrics file, where it read as many digits per condition."""
+def stage_seed(metrics: Path, n: int, conditions: list[str]) -> tuple[str, dict[str, float]] | None:
+    """The stage's own accuracies from its metrics file, labelled with its seed (params.yaml),
+    where it read as many digits per condition."""
     if not metrics.is_file():
         return None
     doc = json.loads(metrics.read_text()).get("conditions", {})
     if any(doc.get(c, {}).get("n") != n for c in conditions):
         return None
-    return {c: doc[c]["accuracy"] for c in conditions}
+    seed = load_section("wild", ROOT / "params.yaml").seed
+    shown = metrics.resolve().relative_to(ROOT) if metrics.resolve().is_relative_to(ROOT) else metrics
+    return f"seed {seed} (the stage, {shown})", {c: doc[c]["accuracy"] for c in conditions}
 
 
 def figure(by_seed: dict[str, dict[str, float]], path: Path) -> None:
@@ -113,9 +117,10 @@ def main() -> None:
         raise DigitsError(f"--seeds must be comma-separated integers, not {args.seeds!r}") from None
     conditions = [c for c in args.conditions.split(",") if c] or list(wild.CONDITIONS)
     unknown = sorted(set(conditions) - set(wild.CONDITIONS))
-    if unknown or not seeds or args.per_condition < 1:
-        raise DigitsError(f"unknown condition(s) {', '.join(unknown)}; known: {', '.join(wild.CONDITIONS)}" if unknown
-                          else "give at least one seed and --per-condition of at least 1")
+    if unknown:
+        raise DigitsError(f"unknown condition(s) {', '.join(unknown)}; known: {', '.join(wild.CONDITIONS)}")
+    if not seeds or args.per_condition < 1:
+        raise DigitsError("give at least one seed and --per-condition of at least 1")
     model = resolve_model_path(args.model)
     x, y = load_split(args.test, "wild_seeds in test")
     workers = parallel.worker_count(args.workers)
@@ -126,7 +131,7 @@ def main() -> None:
     by_seed = {f"seed {s}": {c: r[c]["accuracy"] for c in conditions} for s, r in per_seed.items()}
     own = stage_seed(Path(args.metrics), args.per_condition, conditions)
     if own is not None:
-        by_seed = {"seed 1999 (the stage, metrics/wild.json)": own, **by_seed}
+        by_seed = {own[0]: own[1], **by_seed}
     below = {c: {label: acc[c] for label, acc in by_seed.items() if acc[c] < FLOOR}
              for c in conditions if any(acc[c] < FLOOR for acc in by_seed.values())}
     summary = {label: {"mean": round(float(np.mean(list(acc.values()))), 4),
