@@ -318,16 +318,17 @@ def median(a: np.ndarray) -> float:
     v = np.sort(np.asarray(a).ravel())
     if v.size == 0:
         return float(np.median(v))
-    return _middle(v, v.size, lambda k: v[k])
+    return _middle(v)
 
 
-def _middle(v: np.ndarray, n: int, nth: Callable[[int], np.generic]) -> float:
-    """The median of `n` values whose k-th smallest is `nth(k)`, as np.median gives it (an
-    even count: the mean of the middle two in `v`'s dtype)."""
-    k = n // 2
-    if n % 2:
-        return float(nth(k))
-    return float(np.mean(np.array([nth(k - 1), nth(k)], dtype=v.dtype)))
+def _middle(v: np.ndarray, nth: Callable[[int], np.generic] | None = None) -> float:
+    """The median of `v.size` values whose k-th smallest is `nth(k)` (default: sorted `v`'s own
+    k-th), as np.median gives it (an even count: the mean of the middle two in `v`'s dtype)."""
+    at = nth or v.__getitem__
+    k = v.size // 2
+    if v.size % 2:
+        return float(at(k))
+    return float(np.mean(np.array([at(k - 1), at(k)], dtype=v.dtype)))
 
 
 def _deviation(v: np.ndarray, c: float) -> float:
@@ -351,7 +352,7 @@ def _deviation(v: np.ndarray, c: float) -> float:
             return above[j - 1]
         return below[lo - 1] if j == 0 else max(below[lo - 1], above[j - 1])
 
-    return _middle(v, v.size, nth)
+    return _middle(v, nth)
 
 
 def _otsu(values: np.ndarray) -> float:
@@ -544,11 +545,11 @@ def _background(x: np.ndarray, otsu: float) -> tuple[float, float]:
     """
     # One sort serves all four medians: the paper side is the start of the sorted map.
     v = np.sort(x.ravel())
-    med = _middle(v, v.size, lambda k: v[k])
+    med = _middle(v)
     sigma = 1.4826 * _deviation(v, med)
     paper = v[:int(np.count_nonzero(v <= otsu))]
     if paper.size:
-        pmed = _middle(paper, paper.size, lambda k: paper[k])
+        pmed = _middle(paper)
         med = min(med, pmed)
         sigma = min(sigma, TRUNCATED * 1.4826 * _deviation(paper, pmed))
     return med, sigma
