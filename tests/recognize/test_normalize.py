@@ -208,6 +208,26 @@ def test_a_digits_own_straight_foot_is_kept(top: float, foot: tuple[float, float
     assert bottom.size >= 0.6 * (cols[-1] + 1 - cols[0])
 
 
+def test_a_line_past_the_foot_on_one_side_is_a_second_reading() -> None:
+    """A straight line along a stroke's foot that runs on past it to one side only is a 2's
+    base as often as an underline drawn from a digit's foot: the first reading keeps it (as
+    `normalize` does), the second is the stroke without it. A 1's serif, a line past both
+    sides (cut away in the first) and a digit with no line give one reading."""
+    from digits.recognize.normalize import normalizations
+
+    first, second = normalizations(draw_with_foot(100, (96, 330)))  # a 1's stem, a line to the right
+    np.testing.assert_array_equal(first, normalize(draw_with_foot(100, (96, 330))))
+    assert ink_box(first)[1] >= 15  # the line kept: as wide as the 20 px box
+    assert ink_box(second)[1] <= 6  # the stem alone
+    two = normalizations(draw_with_foot(150, (100, 330)))  # a 2's base from where its diagonal ends
+    assert len(two) == 2 and ink_box(two[0])[1] > ink_box(two[1])[1]
+    assert len(normalizations(draw_with_foot(100, (65, 135)))) == 1  # a 1's serif
+    assert len(normalizations(draw_seven())) == 1
+    im = draw_seven(box=(0.4, 0.3, 0.6, 0.6))
+    ImageDraw.Draw(im).line([(60, 186), (250, 186)], fill=0, width=5)  # past both sides of its foot
+    assert len(normalizations(im)) == 1
+
+
 def test_printed_pieces_are_boxes_around_a_mark_and_rules_under_the_digit() -> None:
     """On labelled pieces: a flat bar at the top (a 5's) stays, a flat rule under the body
     and a ring with a mark inside are printed; a ring alone (a squarish 0) is the digit."""
@@ -509,7 +529,7 @@ def test_a_blurred_stroke_is_cut_at_half_its_contrast() -> None:
     im = Image.new("L", (200, 200), 255)
     ImageDraw.Draw(im).ellipse([70, 50, 130, 150], outline=0, width=14)
     blurred = ndimage.gaussian_filter(np.asarray(im, np.float32), 7)
-    mask, _, _, _ = _find_digit(_ink_map(blurred, True))
+    mask = _find_digit(_ink_map(blurred, True))[0].mask
     assert 10 < _stroke_width(mask) < 21
     assert not mask[100, 100]  # the hole stays open
 
@@ -626,7 +646,8 @@ def test_a_blurred_digit_wider_than_the_background_window_keeps_its_strokes(
 
     centre_line = np.asarray(_loops(digit, pen=2)) < 128
     blurred = _loops(digit, pen=16).filter(ImageFilter.GaussianBlur(sigma))
-    mask, _, soft, scale = _locate(to_grey(blurred))
+    found, scale = _locate(to_grey(blurred))
+    mask, soft = found[0].mask, found[0].soft
     assert scale == 1.0 and soft is not None
     assert mask[centre_line].mean() >= kept
 

@@ -357,6 +357,31 @@ class WherePixel:
         return out
 
 
+@pytest.mark.parametrize("surer", [0, 1])
+def test_predict_images_answers_with_the_reading_the_model_is_surer_of(surer, monkeypatch) -> None:
+    """An image with two readings (`normalize.normalizations`: a line along a digit's foot
+    kept, then dropped) sends both to the model in the batch with the other images; the
+    answer, and the 28×28 image shown, is the reading the model is surer of."""
+    import digits.recognize.predict as predict
+
+    def pixel(r: int, c: int) -> np.ndarray:
+        x = np.zeros((28, 28), np.float32)
+        x[r, c] = 1.0
+        return x
+
+    readings = {"two": [pixel(5, 3), pixel(5, 7)], "one": [pixel(5, 4)]}
+    readings["two"][surer][5, 3 + 4 * surer] = 0  # the surer one: the same column, in row 0
+    readings["two"][surer][0, 3 + 4 * surer] = 1.0
+    monkeypatch.setattr(predict, "normalizations", lambda im: readings[im])
+    model = WherePixel(top=0.5)
+    got = predict.predict_images(model, [("a", "two"), ("b", "one")])
+    assert model.batches[0] == 3  # every reading of both images in one batch
+    (r, seen), (r1, seen1) = got
+    assert r.digit == (3, 7)[surer] and r.confidence == pytest.approx(0.95)
+    np.testing.assert_array_equal(seen, readings["two"][surer])
+    assert r1.digit == 4 and seen1 is readings["one"][0]
+
+
 def test_classify_reads_an_unsure_image_again_shifted_and_averages() -> None:
     from digits.recognize.predict import SHIFTS, STEADY_BELOW, classify
 

@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -627,11 +628,18 @@ def _pieces(x: np.ndarray, crop: bool = False, gap: float = GAP_RADIUS) -> Piece
     return Pieces(labels, boxes, mass, at_l | at_r | at_t | at_b, med, sigma)
 
 
-def _find_digit(x: np.ndarray, crop: bool = False
-                ) -> tuple[np.ndarray, tuple[int, int, int, int], np.ndarray | None, bool]:
-    """The digit's pixels in an ink map, their box (top, left, bottom, right), exclusive,
-    for a blurred digit drawn from its grey levels those levels (`_soft`), else None, and
-    whether its strokes are blurred (`_blurred`).
+class Found(NamedTuple):
+    """A digit found in an ink map (`_find_digit`)."""
+
+    mask: np.ndarray  # its pixels
+    box: tuple[int, int, int, int]  # top, left, bottom, right, exclusive
+    soft: np.ndarray | None  # a blurred digit's grey levels to draw it from (`_soft`), else None
+    blurred: bool  # whether its strokes are blurred (`_blurred`)
+
+
+def _find_digit(x: np.ndarray, crop: bool = False) -> list[Found]:
+    """The digit in an ink map; then, where a line along its foot may be an underline or its
+    own stroke (`_underlines`), the digit without that line, if that is a digit too.
 
     Of the connected pieces (`_pieces`), the digit is the one with the most ink among
     those clear of the image border if there are any of digit size (page edges, desk and
@@ -640,16 +648,31 @@ def _find_digit(x: np.ndarray, crop: bool = False
     (the bar of a 5). Specks, far-away marks and solid or thin bands along an edge are
     dropped.
     """
-    h, w = x.shape
     pc = _pieces(x, crop)
     frames = _frames(pc)
     if frames is not None:  # a digit touching its box is one piece with it: the box goes first
         x = np.where(frames, pc.med, x)
         pc = _pieces(x, crop)
-    rules = _underlines(pc)
-    if rules is not None:  # so is a digit its underline touches: the line goes
-        x = np.where(rules, pc.med, x)
-        pc = _pieces(x, crop)
+    # So is a digit its underline touches: the line goes. A line that may be an underline or
+    # the digit's own foot goes in a second reading only, if that finds a digit too.
+    rules, maybe = _underlines(pc)
+    readings = [rules]
+    if maybe is not None:
+        readings.append(maybe if rules is None else rules | maybe)
+    found: list[Found] = []
+    for lines in readings:
+        y = x if lines is None else np.where(lines, pc.med, x)
+        try:
+            found.append(_digit_in(y, pc if lines is None else _pieces(y, crop)))
+        except DigitsError:
+            if not found:
+                raise
+    return found
+
+
+def _digit_in(x: np.ndarray, pc: Pieces) -> Found:
+    """The digit among the pieces `pc` of ink map `x` (`_find_digit`); DigitsError if none."""
+    h, w = x.shape
     labels, boxes, mass, med, sigma = pc.labels, pc.boxes, pc.mass, pc.med, pc.sigma
     top, left, bottom, right = boxes.T
     bh, bw = bottom - top, right - left
@@ -687,7 +710,7 @@ def _find_digit(x: np.ndarray, crop: bool = False
     # a digit, or a pen pressed lightly, lowers it along part of the digit only.
     sharp, box = _half_maximum(x, digit, med, (t0, l0, b0, r0))
     blurred = _blurred(digit, sharp, box)
-    return sharp, box, _soft(x, digit, med, (t0, l0, b0, r0), sharp, box) if blurred else None, blurred
+    return Found(sharp, box, _soft(x, digit, med, (t0, l0, b0, r0), sharp, box) if blurred else None, blurred)
 
 
 def _not_ink(x: np.ndarray, marks: np.ndarray, box: tuple[int, int, int, int], med: float,
@@ -783,17 +806,21 @@ def _frames(pc: Pieces) -> np.ndarray | None:
     return out
 
 
-def _underlines(pc: Pieces) -> np.ndarray | None:
+def _underlines(pc: Pieces) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The pixels of rules drawn under a digit that are one piece with it (touching its foot,
-    or within the gap that joins a digit's strokes), or None where there are none: a straight
-    thin line along the foot of a piece (`_side`: at most FRAME_THIN of its length thick)
-    reaching RULE_WIDER times as far across as the rest of the piece (as `_printed` asks of a
-    rule apart from the digit), RULE_LONG times the rest's height (as `digits read` asks of a
-    rule under a number) and past the rest on both sides by RULE_BEYOND of its width. A digit's
-    own straight foot is not: the serif of a 1 is shorter than the 1 is tall, and the long base
-    of a 2 starts where its diagonal ends. A line that reaches past the digit on one side only
-    stays (read as part of it)."""
-    out = None
+    or within the gap that joins a digit's strokes), and those of lines that may be such a rule
+    or the digit's own foot; None where there are none.
+
+    A rule: a straight thin line along the foot of a piece (`_side`: at most FRAME_THIN of its
+    length thick) reaching RULE_WIDER times as far across as the rest of the piece (as
+    `_printed` asks of a rule apart from the digit), RULE_LONG times the rest's height (as
+    `digits read` asks of a rule under a number) and past the rest on both sides by RULE_BEYOND
+    of its width. A digit's own straight foot is not: the serif of a 1 is shorter than the 1 is
+    tall, and the long base of a 2 starts where its diagonal ends. A line like that which
+    reaches past the rest on one side only is as often an underline drawn from a digit's foot
+    as the base of a 2, 3 or 5 running on past the rest of it: its shape cannot tell, the
+    classifier can (`normalizations`)."""
+    found: dict[bool, np.ndarray] = {}  # both sides: rules; one side: maybe
     for (t, lf, b, r), m in _large_pieces(pc):
         line = _side(m[::-1], FRAME_THIN * max(m.shape))
         if line is None:
@@ -805,14 +832,12 @@ def _underlines(pc: Pieces) -> np.ndarray | None:
         if cols.size == 0:
             continue
         wide, tall = cols[-1] + 1 - cols[0], rows[-1] + 1 - rows[0]
-        # beyond the rest on both sides: a 2's long base starts where its diagonal ends
-        reach = min(cols[0], m.shape[1] - 1 - cols[-1])
-        if RULE_WIDER * wide > m.shape[1] or m.shape[1] < RULE_LONG * tall or reach < RULE_BEYOND * wide:
+        if RULE_WIDER * wide > m.shape[1] or m.shape[1] < RULE_LONG * tall:
             continue
-        if out is None:
-            out = np.zeros(pc.labels.shape, bool)
-        out[t:b, lf:r] |= line
-    return out
+        # beyond the rest on both sides: a 2's long base starts where its diagonal ends
+        both = min(cols[0], m.shape[1] - 1 - cols[-1]) >= RULE_BEYOND * wide
+        found.setdefault(both, np.zeros(pc.labels.shape, bool))[t:b, lf:r] |= line
+    return found.get(True), found.get(False)
 
 
 def _printed(labels: np.ndarray, boxes: np.ndarray, mass: np.ndarray) -> np.ndarray:
@@ -975,9 +1000,9 @@ def _place(ink: np.ndarray) -> np.ndarray:
     return out
 
 
-def _locate(grey: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int], np.ndarray | None, float]:
-    """Find the digit in a greyscale image at working resolution: mask, box, grey levels
-    if blurred (`_soft`), scale.
+def _locate(grey: np.ndarray) -> tuple[list[Found], float]:
+    """Find the digit in a greyscale image at working resolution (`_find_digit`'s readings
+    of it), and the working scale.
 
     A blurred digit is looked for again in an ink map made with BLURRED_WINDOW, whose
     background estimate reaches past its halo; the first answer stands if that finds none.
@@ -985,11 +1010,11 @@ def _locate(grey: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int], np
     """
     work, scale, dark = _to_working(grey)
     crop = max(grey.shape) <= WORK_MIN
-    mask, box, soft, blurred = _find_digit(_ink_map(work, dark, crop), crop)
-    if blurred and not crop and not _small(box, scale):
+    found = _find_digit(_ink_map(work, dark, crop), crop)
+    if found[0].blurred and not crop and not _small(found[0].box, scale):
         with contextlib.suppress(DigitsError):
-            mask, box, soft, _ = _find_digit(_ink_map(work, dark, crop, BLURRED_WINDOW), crop)
-    return mask, box, soft, scale
+            found = _find_digit(_ink_map(work, dark, crop, BLURRED_WINDOW), crop)
+    return found, scale
 
 
 def _small(box: tuple[int, int, int, int], scale: float) -> bool:
@@ -1003,6 +1028,16 @@ def normalize(image: Image.Image) -> np.ndarray:
 
     Raises DigitsError("no digit found ...") for a blank image rather than guessing.
     """
+    return normalizations(image)[0]
+
+
+def normalizations(image: Image.Image) -> list[np.ndarray]:
+    """The digit in `image` as `normalize` draws it, then any other reading of it whose shape
+    alone cannot decide (a line along its foot that may be an underline or its own stroke):
+    the classifier picks among them (`digits.recognize.predict.predict_images`).
+
+    Raises DigitsError("no digit found ...") for a blank image rather than guessing.
+    """
     factor = max(image.size) // (4 * WORK_SIDE)
     if factor >= 2 and image.mode in ("L", "RGB", "RGBA", "LA", "I", "F"):
         # A huge PNG or TIFF (JPEGs are reduced while decoding): box-average it first,
@@ -1011,18 +1046,21 @@ def normalize(image: Image.Image) -> np.ndarray:
     grey = to_grey(image)
     if grey.size == 0 or float(np.ptp(grey)) < MIN_CONTRAST:
         raise DigitsError("no digit found (blank image)")
-    mask, (top, left, bottom, right), soft, scale = _locate(grey)
-    side = max(bottom - top, right - left)
-    if _small((top, left, bottom, right), scale):
+    found, scale = _locate(grey)
+    if _small(found[0].box, scale):
         # A small digit in a large photo: look again at the original resolution, around
         # it with a margin wide enough for the background estimate.
+        top, left, bottom, right = found[0].box
+        side = max(bottom - top, right - left)
         y0, x0 = max(0, int((top - side) / scale)), max(0, int((left - side) / scale))
         y1 = min(grey.shape[0], int(np.ceil((bottom + side) / scale)))
         x1 = min(grey.shape[1], int(np.ceil((right + side) / scale)))
-        mask, (top, left, bottom, right), soft, _ = _locate(grey[y0:y1, x0:x1])
-        side = max(bottom - top, right - left)
-
-    return draw(mask, (top, left, bottom, right), soft)
+        found, _ = _locate(grey[y0:y1, x0:x1])
+    drawn = [draw(found[0].mask, found[0].box, found[0].soft)]
+    for other in found[1:]:
+        with contextlib.suppress(DigitsError):  # the other reading is only a blot
+            drawn.append(draw(other.mask, other.box, other.soft))
+    return drawn
 
 
 def draw(mask: np.ndarray, box: tuple[int, int, int, int], soft: np.ndarray | None) -> np.ndarray:

@@ -16,7 +16,7 @@ from PIL import Image
 
 from digits import NUM_CLASSES
 from digits.errors import DigitsError, one_line
-from digits.recognize.normalize import IMAGE_EXTENSIONS, load_image, normalize
+from digits.recognize.normalize import IMAGE_EXTENSIONS, load_image, normalizations, normalize
 
 # Below this probability for the top class a prediction is flagged "uncertain". With the
 # development model on the 144 real digits, 0.7 flagged half the wrong answers and none of
@@ -181,7 +181,7 @@ def predict_images(model: Model, items: Iterable[tuple[str, Image.Image | Result
     seen: list[np.ndarray | None] = []
     names: list[str] = []
     images: list[np.ndarray] = []
-    where: list[int] = []
+    where: list[int] = []  # for each image, the item it is a reading of
     for name, image in items:
         names.append(name)
         if isinstance(image, Result):
@@ -189,9 +189,10 @@ def predict_images(model: Model, items: Iterable[tuple[str, Image.Image | Result
             seen.append(None)
             continue
         try:
-            images.append(_guarded(normalize, image))
-            where.append(len(results))
-            seen.append(images[-1])
+            readings = _guarded(normalizations, image)
+            images += readings
+            where += [len(results)] * len(readings)
+            seen.append(None)  # the reading answered with, below
             results.append(None)
         except DigitsError as exc:
             results.append(Result(file=name, error=one_line(str(exc))))
@@ -200,7 +201,15 @@ def predict_images(model: Model, items: Iterable[tuple[str, Image.Image | Result
             del image  # let the full-size image go before the next one is decoded
     if images:
         probs = classify(model, np.stack(images))
-        for i, p in zip(where, probs, strict=True):
+        # Of an item's readings, the first unless the model is surer of another (max: a NaN
+        # row stays first and is refused below).
+        best: dict[int, int] = {}
+        for k, i in enumerate(where):
+            if i not in best or probs[k].max() > probs[best[i]].max():
+                best[i] = k
+        for i, k in best.items():
+            p = probs[k]
+            seen[i] = images[k]
             if np.all(np.isfinite(p)) and np.all(p >= 0):
                 results[i] = Result.from_probs(names[i], p, threshold)
             else:
