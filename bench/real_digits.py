@@ -24,13 +24,30 @@ from PIL import Image, ImageDraw
 
 from digits.errors import DigitsError, one_line
 from digits.loading import load_model, resolve_model_path
-from digits.recognize.normalize import load_image, naive, normalize
-from digits.recognize.predict import DEFAULT_THRESHOLD, classify
+from digits.recognize.normalize import load_image, naive
+from digits.recognize.predict import DEFAULT_THRESHOLD, Model, classify, predict_images
 
 # The development set sits beside the repository (../shared), as in CI.
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-digits"
 KINDS = ("photo", "screenshot", "drawing dark-on-light", "drawing light-on-dark")
-METHODS = {"naive": naive, "normalize": normalize}
+
+
+def _naive(model: Model, image: Image.Image) -> tuple[int, float, np.ndarray]:
+    """The old preprocessing (`naive`), then the model: digit, confidence, the 28×28 it saw."""
+    x = naive(image)
+    p = classify(model, x[None])[0]
+    return int(p.argmax()), float(p.max()), x
+
+
+def _predict(model: Model, image: Image.Image) -> tuple[int, float, np.ndarray]:
+    """`digits predict`'s own path (`predict_images`: `normalize` and its other readings)."""
+    res, x = predict_images(model, [("image", image)])[0]
+    if res.error is not None:
+        raise DigitsError(res.error)
+    return res.digit, res.confidence, x
+
+
+METHODS = {"naive": _naive, "normalize": _predict}
 
 
 def kind_of(notes: str) -> str:
@@ -71,9 +88,8 @@ def evaluate(model_path: Path, data: Path, threshold: float) -> dict:
             try:
                 if image is None:
                     raise DigitsError(rec["load_error"])
-                x = fn(image)
-                p = classify(model, x[None])[0]
-                rec[name] = {"digit": int(p.argmax()), "confidence": float(p.max()), "image": x}
+                digit, confidence, x = fn(model, image)
+                rec[name] = {"digit": digit, "confidence": confidence, "image": x}
             except DigitsError as exc:
                 rec[name] = {"digit": None, "confidence": 0.0, "error": one_line(str(exc)),
                              "image": np.zeros((28, 28), np.float32)}
