@@ -228,6 +228,24 @@ def test_a_line_past_the_foot_on_one_side_is_a_second_reading() -> None:
     assert len(normalizations(im)) == 1
 
 
+@pytest.mark.parametrize("thick, readings", [(16, 1), (20, 2)])
+def test_a_line_as_thick_as_the_pen_past_both_sides_is_a_second_reading(thick, readings) -> None:
+    """Past both sides of a stroke 10 px wide, a line at most 8 % of its 200 px length thick is
+    printed (cut away); a thicker one, up to RULE_PEN of the strokes' width, may be a marker's
+    underline or the digit's own bold foot: kept in the first reading, dropped in the second."""
+    from digits.recognize.normalize import normalizations
+
+    im = Image.new("L", (400, 300), 255)
+    d = ImageDraw.Draw(im)
+    d.line([(150, 120), (150, 200)], fill=0, width=10)
+    d.line([(100, 200), (300, 200)], fill=0, width=thick)
+    got = normalizations(im)
+    assert len(got) == readings
+    assert ink_box(got[-1])[1] <= 4  # the stem alone, in the last reading
+    if readings == 2:
+        assert ink_box(got[0])[1] == 20  # the line kept: as wide as the box
+
+
 def test_printed_pieces_are_boxes_around_a_mark_and_rules_under_the_digit() -> None:
     """On labelled pieces: a flat bar at the top (a 5's) stays, a flat rule under the body
     and a ring with a mark inside are printed; a ring alone (a squarish 0) is the digit."""

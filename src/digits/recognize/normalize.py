@@ -123,6 +123,7 @@ FLAT = 0.2
 RULE_WIDER = 1.2
 RULE_LONG = 1.5  # a straight line this many digit heights long is a rule, not a stroke ...
 RULE_BEYOND = 0.15  # ... and one touching a digit reaches past it on both sides by this share of its width
+RULE_PEN = 1.5  # a line drawn with the digit's pen may be this many of its stroke widths thick
 # A printed frame's side is straight and thin: along RING of the side, its outer edge strays
 # at most FRAME_STRAY pixels from a straight line (80th percentile; a handwritten stroke
 # curves away by far more), and it is at most FRAME_THIN of the frame's side thick (a bold
@@ -818,11 +819,16 @@ def _underlines(pc: Pieces) -> tuple[np.ndarray | None, np.ndarray | None]:
     of its width. A digit's own straight foot is not: the serif of a 1 is shorter than the 1 is
     tall, and the long base of a 2 starts where its diagonal ends. A line like that which
     reaches past the rest on one side only is as often an underline drawn from a digit's foot
-    as the base of a 2, 3 or 5 running on past the rest of it: its shape cannot tell, the
-    classifier can (`normalizations`)."""
+    as the base of a 2, 3 or 5 running on past the rest of it, and so is one up to RULE_PEN
+    of the piece's stroke width thick (a marker's short line under a small digit, or the
+    digit's own bold foot): their shape cannot tell, the classifier can (`normalizations`)."""
     found: dict[bool, np.ndarray] = {}  # both sides: rules; one side: maybe
     for (t, lf, b, r), m in _large_pieces(pc):
-        line = _side(m[::-1], FRAME_THIN * max(m.shape))
+        thin = FRAME_THIN * max(m.shape)
+        line = _side(m[::-1], thin)
+        printed = line is not None
+        if line is None:
+            line = _side(m[::-1], max(thin, RULE_PEN * _stroke_width(m)))
         if line is None:
             continue
         line = line[::-1]
@@ -835,7 +841,7 @@ def _underlines(pc: Pieces) -> tuple[np.ndarray | None, np.ndarray | None]:
         if RULE_WIDER * wide > m.shape[1] or m.shape[1] < RULE_LONG * tall:
             continue
         # beyond the rest on both sides: a 2's long base starts where its diagonal ends
-        both = min(cols[0], m.shape[1] - 1 - cols[-1]) >= RULE_BEYOND * wide
+        both = printed and min(cols[0], m.shape[1] - 1 - cols[-1]) >= RULE_BEYOND * wide
         found.setdefault(both, np.zeros(pc.labels.shape, bool))[t:b, lf:r] |= line
     return found.get(True), found.get(False)
 
