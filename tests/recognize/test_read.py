@@ -406,6 +406,18 @@ def test_an_underline_is_not_a_digit_nor_part_of_one(y):
     assert all(by + bh <= 170 for _, by, _, bh in (d.box for d in found))
 
 
+@pytest.mark.parametrize("ends", [(205, 315), (225, 340)], ids=["centred", "off to the right"])
+def test_a_short_line_under_a_single_digit_is_an_underline(ends):
+    """Under a number of one digit an underline is often shorter than RULE_LONG digit heights;
+    apart from the digit, below its middle and 1.2 times its width or wider, it is a rule all
+    the same, neither joined to the digit (a 7 read as 2) nor a digit of its own (6 as 62)."""
+    shapes = [("ellipse", [(220, 40), (300, 160)]), ("line", [(ends[0], 178), (ends[1], 178)])]
+    found = segment.segment(grey(page(shapes=shapes, width=5)), Sure().predict)
+    assert len(found) == 1
+    x, y, w, h = found[0].box
+    assert y + h <= 170 and x >= 210 and x + w <= 310  # the 0's box, not the line's
+
+
 def test_a_long_straight_stroke_of_a_digit_stays():
     """A 2's base, or a 7's bar, is straight too, but no longer than a digit is tall."""
     two = [("line", [(200, 50), (260, 50), (260, 100), (200, 160), (290, 160)])]

@@ -39,6 +39,7 @@ from digits.recognize.normalize import (
     MIN_DIGIT_SIDE,
     NOISE_SIGMAS,
     RULE_LONG,
+    RULE_WIDER,
     WORK_MIN,
     Pieces,
     _background,
@@ -791,16 +792,23 @@ def _rules(pc: Pieces) -> np.ndarray | None:
     than the image's width, or None: a straight thin line at least RULE_LONG times as long as
     the digits are tall, no digit's stroke being that long. Apart from the digits it is a
     flat piece; where their feet touch it, it is the straight foot of their piece
-    (`normalize._side`), and only its width goes."""
+    (`normalize._side`), and only its width goes. A flat piece apart from the digits is a rule
+    too when it lies below their middle and is RULE_WIDER times as wide as the widest of them
+    (as `normalize._printed` takes one under a single digit): a short line under a number of
+    one or two digits. A dash stands at their middle; no digit leaves a flat piece that wide
+    at its foot."""
     top, left, bottom, right = pc.boxes.T
     bh, bw = bottom - top, right - left
     live = pc.mass > 0
     flat = live & (bh <= FLAT * bw)
-    if not (live & ~flat).any():
+    body = live & ~flat
+    if not body.any():
         return None
-    tall = float(bh[live & ~flat].max())
+    tall = float(bh[body].max())
+    middle = (top[body].min() + bottom[body].max()) / 2
+    under = flat & ((top + bottom) / 2 > middle) & (bw >= RULE_WIDER * bw[body].max())
     rules = None
-    for i in np.flatnonzero(live & (bw >= RULE_LONG * tall)).tolist():
+    for i in np.flatnonzero(live & ((bw >= RULE_LONG * tall) | under)).tolist():
         t, lf, b, r = pc.boxes[i].tolist()
         m = pc.labels[t:b, lf:r] == i + 1
         if not flat[i]:
