@@ -1,4 +1,4 @@
-"""Stage wild: MNIST test digits rendered as real image files, read by `digits predict`'s path.
+"""Stage wild: the files wild_render drew from MNIST test digits, read by `digits predict`'s path.
 
 Writes the accuracy and refusal rate per capture condition (metrics JSON), one row per input
 (CSV), and a PNG grid per condition plus a summary chart.
@@ -10,8 +10,8 @@ import _env  # noqa: F401, I001  (first: one line, not a traceback, outside the 
 
 import argparse
 
-from digits.errors import cli_entry
-from digits.pipeline import benchmark, parallel, wild
+from digits.errors import DigitsError, cli_entry
+from digits.pipeline import benchmark, parallel, wild, wild_files
 from digits.pipeline.params import WildParams, load_section
 from digits.storage import atomic_path, write_json, write_text
 
@@ -19,7 +19,7 @@ from digits.storage import atomic_path, write_json, write_text
 @cli_entry("wild")
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--test", required=True, help="test.npz from preprocess (never trained on)")
+    ap.add_argument("--rendered", required=True, help="the directory wild_render wrote (one directory per condition)")
     ap.add_argument("--tflite", required=True, help=".tflite model from train (what `digits predict` runs)")
     ap.add_argument("--real", help="directory of real digits (labels.csv, images/): scored as its own condition")
     ap.add_argument("--metrics", required=True, help="output metrics JSON")
@@ -28,12 +28,14 @@ def main() -> None:
     args = ap.parse_args()
     p: WildParams = load_section("wild")
 
-    x, y, real = benchmark.stage_inputs(args.test, args.tflite, args.real, "wild in test", "real-digits")
+    real = benchmark.model_and_real_set(args.tflite, args.real, "real-digits")
+    names = wild_files.rendered(args.rendered)
+    if not names:
+        raise DigitsError(f"{args.rendered}: no rendered conditions (run wild_render: dvc repro)")
     workers = parallel.worker_count(p.workers)
-    total = len(wild.CONDITIONS) + 1 + (real is not None) + p.uci
-    print(f"wild: {len(wild.CONDITIONS)} conditions x {p.per_condition} digits, {p.blanks} blank pages"
-          f"{', the real development set' if real else ''}{', the UCI 8x8 digits' if p.uci else ''}; "
-          f"seed {p.seed}, {workers} workers")
+    total = len(names) + (real is not None)
+    print(f"wild: reading {len(names)} rendered conditions in {args.rendered}"
+          f"{' and the real development set' if real else ''}; {workers} workers", flush=True)
     done = []
 
     def progress(name: str, recs: list, secs: float) -> None:
@@ -43,8 +45,7 @@ def main() -> None:
                 else f"accuracy {s['accuracy']:6.1%}  refused {s['refusal_rate']:5.1%}")
         print(f"wild: [{len(done):2d}/{total}] {name:17s} {s['n']:4d} inputs  {what}  ({secs:.1f} s)", flush=True)
 
-    results = benchmark.run(x, y, args.tflite, real, p.per_condition, p.seed, workers,
-                            n_blank=p.blanks, uci=p.uci, progress=progress)
+    results = benchmark.read(args.rendered, args.tflite, real, workers, progress=progress)
     metrics = benchmark.score(results)
     with atomic_path(args.grids, directory=True) as tmp:
         for name, recs in results.items():

@@ -27,7 +27,8 @@ ARGS = {
     "evaluate": ["--test", "in/test.npz", "--model", "in/m.keras", "--tflite", "in/m.tflite",
                  "--metrics", "out/t.json", "--per-class", "out/pc.json", "--confusion", "out/cm.csv",
                  "--predictions", "out/p.csv", "--probs", "out/probs.npz"],
-    "wild": ["--test", "in/test.npz", "--tflite", "in/m.tflite", "--real", "in/real", "--metrics", "out/w.json",
+    "wild_render": ["--test", "in/test.npz", "--out", "out/wild"],
+    "wild": ["--rendered", "in/wild", "--tflite", "in/m.tflite", "--real", "in/real", "--metrics", "out/w.json",
              "--predictions", "out/w.csv", "--grids", "out/wild"],
     "numbers_bench": ["--test", "in/test.npz", "--tflite", "in/m.tflite", "--real", "in/real", "--metrics",
                 "out/n.json", "--predictions", "out/n.csv", "--sheets", "out/numbers"],
@@ -36,7 +37,7 @@ ARGS = {
 }
 
 
-SECTION = {"numbers_bench": "numbers"}  # a stage's params section, where the names differ
+SECTION = {"numbers_bench": "numbers", "wild_render": "wild"}  # a stage's params section, where the names differ
 
 
 def run_stage(tmp: Path, stage: str, params: dict, *, in_process: bool = True) -> subprocess.CompletedProcess:
@@ -84,6 +85,8 @@ def assert_one_line_failure(res: subprocess.CompletedProcess, stage: str, fragme
     ("evaluate", {"batch_size": 1.5}, "evaluate.batch_size"),
     ("plots", {"grid_rows": 0}, "plots.grid_rows"),
     ("wild", {"per_condition": 0}, "wild.per_condition"),
+    ("wild_render", {"per_condition": 0}, "wild.per_condition"),
+    ("wild_render", {"uci": "yes"}, "wild.uci"),
     ("wild", {"conditions": ["blur"]}, "wild.conditions: unknown key"),
     ("numbers_bench", {"touching": 1.5}, "numbers.touching"),
     ("numbers_bench", {"count": 3}, "numbers.count"),
@@ -174,8 +177,42 @@ def test_benchmark_stages_refuse_a_missing_model_and_dev_set(tmp_path, stage):
     assert_one_line_failure(res, stage, "in/real: no labels.csv", tmp_path)
     (tmp_path / "in/real").mkdir()
     (tmp_path / "in/real/labels.csv").write_text("file,label\n")
+    if stage == "wild":  # it reads what wild_render wrote
+        res = run_stage(tmp_path, stage, PARAMS)
+        assert_one_line_failure(res, stage, "in/wild: no rendered conditions (run wild_render", tmp_path)
+        (tmp_path / "in/wild/noise").mkdir(parents=True)
+        (tmp_path / "in/wild/noise/labels.csv").write_text("file,label,index\n")
     res = run_stage(tmp_path, stage, PARAMS)
     assert_one_line_failure(res, stage, "not a loadable TFLite model", tmp_path)
+
+
+def test_wild_render_writes_a_directory_per_condition(tmp_path):
+    """The stage as dvc runs it: a directory per condition with labels.csv and its files, the
+    same bytes with one worker and with two; a corrupt test.npz writes nothing."""
+    (tmp_path / "in").mkdir()
+    x = np.zeros((40, 28, 28), np.float32)
+    x[:, 6:22, 12:16] = 1.0  # a bar: something to draw
+    _save(tmp_path / "in/test.npz", x=x, y=np.arange(40) % 10)
+    params = {k: dict(v) for k, v in PARAMS.items()}
+    params["wild"].update(per_condition=10, blanks=2, uci=False, workers=2)
+    res = run_stage(tmp_path, "wild_render", params)
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "out/wild"
+    dirs = sorted(p.name for p in out.iterdir())
+    assert len(dirs) == 26 + 1 and "blank" in dirs and "mpo" in dirs
+    rows = (out / "faint/labels.csv").read_text().splitlines()
+    assert rows[0] == "file,label,index" and len(rows) == 1 + 10
+    assert len(list((out / "faint/images").iterdir())) == 10
+    assert "files" in res.stdout and "wrote out/wild" in res.stdout
+    first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    params["wild"]["workers"] = 1
+    assert run_stage(tmp_path, "wild_render", params).returncode == 0
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
+    (tmp_path / "in/test.npz").write_bytes(b"PK\x03\x04 truncated")
+    import shutil
+    shutil.rmtree(out)
+    res = run_stage(tmp_path, "wild_render", params)
+    assert_one_line_failure(res, "wild_render", "not a readable .npz file", tmp_path)
 
 
 @pytest.mark.parametrize("stage", sorted(ARGS))

@@ -1,19 +1,18 @@
-"""Run the `wild` benchmark: render each condition, predict every file the way `digits
-predict` does, and score the answers (accuracy, refusals, a 95% interval per condition).
+"""Run the `wild` benchmark: predict every file `wild_files.render` wrote (and the real
+development set's) the way `digits predict` does, and score the answers (accuracy, refusals,
+a 95% interval per condition).
 
-Conditions are independent (each has its own seeded generator), so they are spread over
-worker processes; each worker loads its own LiteRT interpreter (they are not thread-safe
-and cannot be shared).
+Conditions are independent, so they are spread over worker processes; each worker loads its
+own LiteRT interpreter (they are not thread-safe and cannot be shared).
 """
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,15 +20,13 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from digits.errors import DigitsError
-from digits.pipeline import wild
+from digits.pipeline import wild, wild_files
 from digits.pipeline.data import load_split
 from digits.pipeline.parallel import in_workers
 from digits.recognize.predict import BATCH_SIZE, predict_files
 
 DEV_SET = "dev_set"
-# The UCI handwritten digits scikit-learn ships (load_digits: 1,797 digits by 43 other writers,
-# 8×8 at 17 grey levels): real writing, as small and coarse as a crop gets. Never trained on.
-UCI = "uci_8x8"
+UCI = wild_files.UCI
 REAL = (DEV_SET, UCI)
 THUMB = 64  # preview size of an input in the grids
 GRID_CELLS = 30
@@ -82,107 +79,87 @@ def _thumb(path: str) -> np.ndarray:
     return np.asarray(im)
 
 
-# Worker state, set once per process by _init (fork: the arrays are shared, not copied).
+# Worker state, set once per process by _init.
 _STATE: dict = {}
 
 
-def _init(images: np.ndarray, labels: np.ndarray, model_path: str, real_dir: str | None,
-          n: int, n_blank: int, seed: int) -> None:
+def _init(model_path: str, rendered: str, real_dir: str | None) -> None:
     from digits.recognize.tflite import TFLiteClassifier
 
-    _STATE.update(images=images, labels=labels, real_dir=real_dir, n=n, n_blank=n_blank, seed=seed,
-                  model=TFLiteClassifier(model_path, threads=1))
+    _STATE.update(model=TFLiteClassifier(model_path, threads=1), rendered=Path(rendered), real_dir=real_dir)
 
 
-def _dev_items(real_dir: Path) -> list[tuple[int, int, str]]:
-    with open(real_dir / "labels.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    return [(i, int(r["label"]), str(real_dir / "images" / r["file"])) for i, r in enumerate(rows)]
-
-
-def _uci_items(tmp: str) -> list[tuple[int, int, str]]:
-    """The UCI 8×8 digits as PNG files, dark ink on white as a scan or a form would have them."""
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    items = []
-    for i, (a, label) in enumerate(zip(d.images, d.target, strict=True)):
-        path = os.path.join(tmp, f"{UCI}_{i:04d}.png")
-        Image.fromarray((255 - a * 255 / 16).round().astype(np.uint8)).save(path)
-        items.append((i, int(label), path))
-    return items
-
-
-def run_condition(name: str) -> tuple[str, list[Record], float]:
-    """Render (or list) one condition's inputs and predict them; runs in a worker."""
+def read_condition(name: str) -> tuple[str, list[Record], float]:
+    """Predict one condition's files (written by `wild_files.render`, or the dev set's); runs
+    in a worker."""
     t = time.perf_counter()
     model = _STATE["model"]
-    with tempfile.TemporaryDirectory(prefix="digits-wild-") as tmp:
-        if name == DEV_SET:
-            items = _dev_items(Path(_STATE["real_dir"]))
-        elif name == UCI:
-            items = _uci_items(tmp)
-        else:
-            items = []
-            n = _STATE["n_blank"] if name == wild.BLANK else _STATE["n"]
-            rendered = wild.render_condition(name, _STATE["images"], _STATE["labels"], n, _STATE["seed"])
-            for k, (idx, label, r) in enumerate(rendered):
-                path = os.path.join(tmp, f"{name}_{k:04d}_{idx}{r.suffix}")
-                with open(path, "wb") as fh:
-                    fh.write(r.data)
-                items.append((idx, label, path))
-        records = []
-        for start in range(0, len(items), BATCH_SIZE):
-            chunk = items[start:start + BATCH_SIZE]
-            answers = predict_files(model, [p for _, _, p in chunk])
-            for (idx, label, path), (res, seen) in zip(chunk, answers, strict=True):
-                rec = Record(name, idx, label, res.digit, res.confidence or 0.0, res.error, seen=seen)
-                # Previews only where a grid shows them: the first inputs and every wrong one.
-                if len(records) < GRID_CELLS or not rec.correct:
-                    rec.thumb = _thumb(path)
-                else:
-                    rec.seen = None
-                records.append(rec)
+    items = wild_files.items(_STATE["real_dir"] if name == DEV_SET else _STATE["rendered"] / name)
+    records = []
+    for start in range(0, len(items), BATCH_SIZE):
+        chunk = items[start:start + BATCH_SIZE]
+        answers = predict_files(model, [p for _, _, p in chunk])
+        for (idx, label, path), (res, seen) in zip(chunk, answers, strict=True):
+            rec = Record(name, idx, label, res.digit, res.confidence or 0.0, res.error, seen=seen)
+            # Previews only where a grid shows them: the first inputs and every wrong one.
+            if len(records) < GRID_CELLS or not rec.correct:
+                rec.thumb = _thumb(path)
+            else:
+                rec.seen = None
+            records.append(rec)
     return name, records, time.perf_counter() - t
 
 
-def stage_inputs(test: str, tflite: str, real: str | None, seen_as: str, real_set: str
-                 ) -> tuple[np.ndarray, np.ndarray, Path | None]:
-    """What a benchmark stage (wild, numbers_bench) reads: the MNIST test digits, checked and
-    described as `seen_as`, and the real development set's directory (or None); DigitsError
-    for a missing model or a directory without its labels.csv."""
-    x, y = load_split(test, seen_as)
+def model_and_real_set(tflite: str, real: str | None, real_set: str) -> Path | None:
+    """DigitsError for a missing model or a real set's directory without its labels.csv; the
+    directory (or None)."""
     if not Path(tflite).is_file():
         raise DigitsError(f"{tflite}: no such model (run train: dvc repro)")
     real_dir = Path(real) if real else None
     if real_dir is not None and not (real_dir / "labels.csv").is_file():
         raise DigitsError(f"{real_dir}: no labels.csv (the {real_set} development set)")
-    return x, y, real_dir
+    return real_dir
+
+
+def stage_inputs(test: str, tflite: str, real: str | None, seen_as: str, real_set: str
+                 ) -> tuple[np.ndarray, np.ndarray, Path | None]:
+    """What a benchmark stage that draws its own inputs (numbers_bench) reads: the MNIST test
+    digits, checked and described as `seen_as`, and the real development set's directory (or
+    None); DigitsError for a missing model or a directory without its labels.csv."""
+    x, y = load_split(test, seen_as)
+    return x, y, model_and_real_set(tflite, real, real_set)
+
+
+def read(rendered: str | os.PathLike, model_path: str | os.PathLike, real_dir: str | os.PathLike | None,
+         workers: int, progress: Callable[[str, list[Record], float], None] | None = None
+         ) -> dict[str, list[Record]]:
+    """Records per condition of the files under `rendered` (`wild_files.render`'s directory), in
+    CONDITIONS order, then BLANK, DEV_SET if real_dir, and UCI if it was rendered."""
+    from digits.recognize.tflite import TFLiteClassifier
+
+    TFLiteClassifier(model_path)  # a broken model fails here, in one line, not in every worker
+    found = wild_files.rendered(rendered)
+    names = [nm for nm in found if nm != UCI] + ([DEV_SET] if real_dir else []) + [nm for nm in found if nm == UCI]
+    out: dict[str, list[Record]] = {}
+    # The UCI digits (1,797 files, the largest task) go first: last, they ran on one core
+    # while the other had nothing left to do.
+    for name, recs, secs in in_workers(read_condition, sorted(names, key=lambda nm: nm != UCI), workers, _init,
+                                       (str(model_path), str(rendered), str(real_dir) if real_dir else None)):
+        out[name] = recs
+        if progress:
+            progress(name, recs, secs)
+    return {nm: out[nm] for nm in names}
 
 
 def run(images: np.ndarray, labels: np.ndarray, model_path: str | os.PathLike,
         real_dir: str | os.PathLike | None, n: int, seed: int, workers: int, n_blank: int = 100,
         conditions: list[str] | None = None, uci: bool = False,
         progress: Callable[[str, list[Record], float], None] | None = None) -> dict[str, list[Record]]:
-    """Records per condition (in CONDITIONS order, then BLANK, DEV_SET if real_dir, UCI if uci)."""
-    from digits.recognize.tflite import TFLiteClassifier
-
-    TFLiteClassifier(model_path)  # a broken model fails here, in one line, not in every worker
-    names = (list(conditions or wild.CONDITIONS) + ([wild.BLANK] if n_blank else [])
-             + ([DEV_SET] if real_dir else []) + ([UCI] if uci else []))
-    init = (images, labels, str(model_path), str(real_dir) if real_dir else None, n, n_blank, seed)
-    out: dict[str, list[Record]] = {}
-
-    def collect(results: Iterator[tuple[str, list[Record], float]]) -> None:
-        for name, recs, secs in results:
-            out[name] = recs
-            if progress:
-                progress(name, recs, secs)
-
-    # The UCI digits (1,797 files, the largest task) go first: last, they ran on one core
-    # while the other had nothing left to do.
-    collect(in_workers(run_condition, sorted(names, key=lambda nm: nm != UCI), workers, _init, init))
-    return {nm: out[nm] for nm in names}
+    """`wild_files.render` into a temporary directory, then `read`: the two stages in one call
+    (for the bench scripts and tests)."""
+    with tempfile.TemporaryDirectory(prefix="digits-wild-") as tmp:
+        wild_files.render(images, labels, tmp, n, seed, workers, n_blank=n_blank, conditions=conditions, uci=uci)
+        return read(tmp, model_path, real_dir, workers, progress)
 
 
 def rate(recs: list[Record]) -> dict:
