@@ -1,13 +1,14 @@
-"""Stage `numbers_bench` (the numbers benchmark): read synthetic handwritten numbers and the real development set with
-`digits read`'s own path; write metrics/numbers.json, a predictions CSV and PNG sheets."""
+"""Stage `numbers_bench` (the numbers benchmark): read the numbers numbers_render drew and the real development set
+with `digits read`'s own path; write metrics/numbers.json, a predictions CSV and PNG sheets."""
 
 from __future__ import annotations
 
 import _env  # noqa: F401, I001  (first: one line, not a traceback, outside the environment)
 
 import argparse
+from pathlib import Path
 
-from digits.errors import cli_entry
+from digits.errors import DigitsError, cli_entry
 from digits.pipeline import benchmark, numbers, parallel
 from digits.pipeline import numbers_benchmark as nb
 from digits.pipeline.params import NumbersParams, load_section
@@ -17,7 +18,7 @@ from digits.storage import atomic_path, write_json, write_text
 @cli_entry("numbers_bench")
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--test", required=True, help="test.npz from preprocess (never trained on)")
+    ap.add_argument("--rendered", required=True, help="the directory numbers_render wrote (synthetic/, blank/)")
     ap.add_argument("--tflite", required=True, help=".tflite model from train (what `digits read` runs)")
     ap.add_argument("--real", help="directory of real numbers (labels.csv, images/): the development set")
     ap.add_argument("--metrics", required=True, help="output metrics JSON")
@@ -26,20 +27,21 @@ def main() -> None:
     args = ap.parse_args()
     p: NumbersParams = load_section("numbers")
 
-    x, y, real = benchmark.stage_inputs(args.test, args.tflite, args.real, "numbers from test", "real-numbers")
+    real = benchmark.model_and_real_set(args.tflite, args.real, "real-numbers")
+    rendered = Path(args.rendered)
+    if not (rendered / numbers.SYNTHETIC / numbers.LABELS).is_file():
+        raise DigitsError(f"{rendered}: no rendered numbers (run numbers_render: dvc repro)")
     workers = parallel.worker_count(p.workers)
-    print(f"numbers: {p.count} synthetic numbers ({p.touching:.0%} with touching digits) under "
-          f"{len(numbers.CONDITIONS)} conditions, {p.blanks} blank pages; seed {p.seed}, {workers} workers",
-          flush=True)
-    step = max(1, p.count // 10)
+    print(f"numbers: reading the numbers and blank pages in {rendered}"
+          f"{' and the real development set' if real else ''}; {workers} workers", flush=True)
 
     def progress(done: int, total: int) -> None:
-        if done % step < nb.CHUNK or done == total:
+        if done % max(1, total // 10) < nb.CHUNK or done == total:
             print(f"numbers: {done}/{total} read", flush=True)
 
-    synthetic = nb.run(x, y, args.tflite, p.count, p.seed, p.touching, workers, progress=progress)
+    synthetic = nb.read(rendered, args.tflite, workers, progress=progress)
     dev = nb.dev_set(args.tflite, real) if real is not None else None
-    blanks = nb.blank_pages(args.tflite, p.blanks, p.seed)
+    blanks = nb.blank_pages(args.tflite, rendered)
     metrics = nb.score(synthetic, dev, blanks)
     with atomic_path(args.sheets, directory=True) as tmp:
         nb.sheet([r for r in synthetic if r.index < 12],

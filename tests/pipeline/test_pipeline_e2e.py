@@ -168,6 +168,7 @@ def test_outputs(project, mnist_source):
     assert {p.name for p in (project / "metrics/numbers").glob("*.png")} == {"examples.png", "wrong.png",
                                                                            "dev_set.png"}
     assert len((project / "metrics/numbers_predictions.csv").read_text().splitlines()) == 1 + 12 + 2 + 4
+    assert len(list((project / "data/numbers/synthetic/images").iterdir())) == 12  # what numbers_render drew
     live = json.loads((project / "metrics/train/metrics.json").read_text())
     assert live["epochs_run"] == 2 and 0 < live["val"]["accuracy"] <= 1
     assert live["best"]["epoch"] in (1, 2) and live["step"] == 1
@@ -203,9 +204,9 @@ def test_second_repro_is_a_noop(project):
 def test_exp_run_reruns_only_downstream_of_train(project):
     res = sh([str(BIN / "dvc"), "exp", "run", "-S", "train.epochs=1", "-n", "one-epoch"], project)
     ran = {s for s in ("fetch", "preprocess", "train", "check", "evaluate", "wild_render", "wild",
-                       "numbers_bench", "plots")
+                       "numbers_render", "numbers_bench", "plots")
            if f"Running stage '{s}'" in res.stdout}
-    # the wild benchmark's files do not depend on the model: read again, not drawn again
+    # the benchmarks' files do not depend on the model: read again, not drawn again
     assert ran == {"train", "check", "evaluate", "wild", "numbers_bench", "plots"}
     show = sh([str(BIN / "dvc"), "exp", "show", "--json"], project).stdout
     assert "one-epoch" in show

@@ -30,14 +30,15 @@ ARGS = {
     "wild_render": ["--test", "in/test.npz", "--out", "out/wild"],
     "wild": ["--rendered", "in/wild", "--tflite", "in/m.tflite", "--real", "in/real", "--metrics", "out/w.json",
              "--predictions", "out/w.csv", "--grids", "out/wild"],
-    "numbers_bench": ["--test", "in/test.npz", "--tflite", "in/m.tflite", "--real", "in/real", "--metrics",
-                "out/n.json", "--predictions", "out/n.csv", "--sheets", "out/numbers"],
+    "numbers_render": ["--test", "in/test.npz", "--out", "out/numbers"],
+    "numbers_bench": ["--rendered", "in/numbers", "--tflite", "in/m.tflite", "--real", "in/real", "--metrics",
+                      "out/n.json", "--predictions", "out/n.csv", "--sheets", "out/numbers"],
     "plots": ["--train", "in/train.npz", "--test", "in/test.npz", "--probs", "in/probs.npz",
               "--confusion", "in/cm.csv", "--live", "in/live", "--out-dir", "out"],
 }
 
 
-SECTION = {"numbers_bench": "numbers", "wild_render": "wild"}  # a stage's params section, where the names differ
+SECTION = {"numbers_bench": "numbers", "numbers_render": "numbers", "wild_render": "wild"}  # a stage's params section, where the names differ
 
 
 def run_stage(tmp: Path, stage: str, params: dict, *, in_process: bool = True) -> subprocess.CompletedProcess:
@@ -90,6 +91,7 @@ def assert_one_line_failure(res: subprocess.CompletedProcess, stage: str, fragme
     ("wild", {"conditions": ["blur"]}, "wild.conditions: unknown key"),
     ("numbers_bench", {"touching": 1.5}, "numbers.touching"),
     ("numbers_bench", {"count": 3}, "numbers.count"),
+    ("numbers_render", {"touching": -0.1}, "numbers.touching"),
 ])
 def test_bad_param_stops_before_work(tmp_path, stage, section_update, fragment):
     params = {k: dict(v) for k, v in PARAMS.items()}
@@ -177,13 +179,41 @@ def test_benchmark_stages_refuse_a_missing_model_and_dev_set(tmp_path, stage):
     assert_one_line_failure(res, stage, "in/real: no labels.csv", tmp_path)
     (tmp_path / "in/real").mkdir()
     (tmp_path / "in/real/labels.csv").write_text("file,label\n")
-    if stage == "wild":  # it reads what wild_render wrote
-        res = run_stage(tmp_path, stage, PARAMS)
-        assert_one_line_failure(res, stage, "in/wild: no rendered conditions (run wild_render", tmp_path)
-        (tmp_path / "in/wild/noise").mkdir(parents=True)
-        (tmp_path / "in/wild/noise/labels.csv").write_text("file,label,index\n")
+    # each reads what its render stage wrote
+    rendered, missing, listing = {"wild": ("wild", "no rendered conditions (run wild_render", "noise"),
+                                  "numbers_bench": ("numbers", "no rendered numbers (run numbers_render",
+                                                    "synthetic")}[stage]
+    res = run_stage(tmp_path, stage, PARAMS)
+    assert_one_line_failure(res, stage, f"in/{rendered}: {missing}", tmp_path)
+    (tmp_path / "in" / rendered / listing).mkdir(parents=True)
+    (tmp_path / "in" / rendered / listing / "labels.csv").write_text("file,label,index\n")
     res = run_stage(tmp_path, stage, PARAMS)
     assert_one_line_failure(res, stage, "not a loadable TFLite model", tmp_path)
+
+
+def test_numbers_render_writes_the_numbers_and_blank_pages(tmp_path):
+    """The stage as dvc runs it: synthetic/ and blank/ with their labels.csv (a label is text,
+    its leading 0 kept) and files, the same bytes with one worker and with two."""
+    (tmp_path / "in").mkdir()
+    x = np.zeros((40, 28, 28), np.float32)
+    x[:, 6:22, 12:16] = 1.0
+    _save(tmp_path / "in/test.npz", x=x, y=np.arange(40) % 10)
+    params = {k: dict(v) for k, v in PARAMS.items()}
+    params["numbers"].update(count=30, blanks=3, workers=2)
+    res = run_stage(tmp_path, "numbers_render", params)
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "out/numbers"
+    rows = (out / "synthetic/labels.csv").read_text().splitlines()
+    assert rows[0] == "file,label,index,condition,touching" and len(rows) == 1 + 30
+    labels = [r.split(",")[1] for r in rows[1:]]
+    assert all(lab.isdigit() and 2 <= len(lab) <= 10 for lab in labels) and any(lab[0] == "0" for lab in labels)
+    assert len(list((out / "synthetic/images").iterdir())) == 30
+    assert len(list((out / "blank/images").iterdir())) == 3
+    assert "33 files" in res.stdout and "wrote out/numbers" in res.stdout
+    first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    params["numbers"]["workers"] = 1
+    assert run_stage(tmp_path, "numbers_render", params).returncode == 0
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
 
 
 def test_wild_render_writes_a_directory_per_condition(tmp_path):

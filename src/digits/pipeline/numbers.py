@@ -14,19 +14,25 @@ gives byte-identical files.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from digits.pipeline.parallel import in_workers
 from digits.pipeline.wild import (
     Rendered,
     _dark_ink,
     _paper,
     _pen,
     add_noise,
+    blank,
+    condition_seed,
     coverage,
     encode,
     gradient,
@@ -199,3 +205,73 @@ def make(index: int, images: np.ndarray, labels: np.ndarray, seed: int, touching
     condition = list(CONDITIONS)[index % len(CONDITIONS)]
     return Number(label="".join(str(int(labels[i])) for i in pick), condition=condition,
                   touching=touched, file=CONDITIONS[condition](cov, rng))
+
+
+# --------------------------------------------------------------------------- the files
+
+# What the `numbers_render` stage writes and `numbers_bench` reads: SYNTHETIC/ and BLANK/, each
+# with labels.csv and images/ (as the real development set), so `digits read DIR/images` reads
+# them too. The label is text: a number may start with 0.
+SYNTHETIC = "synthetic"
+BLANK = "blank"
+LABELS = "labels.csv"
+IMAGES = "images"
+CHUNK = 20  # numbers per worker task
+
+
+def _write(out: Path, header: list[str], rows: list[tuple[str, bytes, list]]) -> None:
+    """A directory of files and their labels.csv: (file name, bytes, the row's other columns)."""
+    (out / IMAGES).mkdir(parents=True)
+    text = io.StringIO()
+    w = csv.writer(text, lineterminator="\n")
+    w.writerow(header)
+    for name, data, cols in rows:
+        (out / IMAGES / name).write_bytes(data)
+        w.writerow([name, *cols])
+    (out / LABELS).write_text(text.getvalue())
+
+
+def rows(directory: str | Path) -> list[dict[str, str]]:
+    """The rows of a rendered directory's labels.csv, with `path` added, in order."""
+    d = Path(directory)
+    with open(d / LABELS, newline="") as f:
+        return [{**r, "path": str(d / IMAGES / r["file"])} for r in csv.DictReader(f)]
+
+
+# Worker state, set once per process by _init (fork: the arrays are shared, not copied).
+_STATE: dict = {}
+
+
+def _init(images: np.ndarray, labels: np.ndarray, seed: int, touching: float) -> None:
+    _STATE.update(images=images, labels=labels, seed=seed, touching=touching)
+
+
+def _make_chunk(indices: list[int]) -> list[tuple[str, bytes, list]]:
+    out = []
+    for i in indices:
+        num = make(i, _STATE["images"], _STATE["labels"], _STATE["seed"], _STATE["touching"])
+        cols = [num.label, i, num.condition, int(num.touching)]
+        out.append((f"number_{i:05d}{num.file.suffix}", num.file.data, cols))
+    return out
+
+
+def blank_pages(count: int, seed: int) -> list[Rendered]:
+    """`count` pages with no number (`wild.blank`, with their own seed: not the wild benchmark's pages)."""
+    rng = np.random.default_rng(condition_seed(seed, "numbers_" + BLANK))
+    return [blank(None, rng) for _ in range(count)]
+
+
+def render(images: np.ndarray, labels: np.ndarray, out: str | Path, count: int, seed: int, touching: float,
+           n_blank: int, workers: int, progress: Callable[[int, int], None] | None = None) -> None:
+    """Write `count` numbers (`make`) to out/SYNTHETIC and `n_blank` pages with none to out/BLANK.
+    Each number draws from its own generator, so the files are the same for any number of workers."""
+    out = Path(out)
+    chunks = [list(range(s, min(s + CHUNK, count))) for s in range(0, count, CHUNK)]
+    made: list[tuple[str, bytes, list]] = []
+    for part in in_workers(_make_chunk, chunks, workers, _init, (images, labels, seed, touching), ordered=True):
+        made.extend(part)
+        if progress:
+            progress(len(made), count)
+    _write(out / SYNTHETIC, ["file", "label", "index", "condition", "touching"], made)
+    pages = [(f"blank_{i:04d}{p.suffix}", p.data, ["", i]) for i, p in enumerate(blank_pages(n_blank, seed))]
+    _write(out / BLANK, ["file", "label", "index"], pages)

@@ -1,6 +1,7 @@
 """Runs and scores the `numbers` benchmark through `digits read`'s own path.
 
-Synthetic numbers (`digits.pipeline.numbers`) and the real development set
+Synthetic numbers (the files `digits.pipeline.numbers.render` wrote for the `numbers_render`
+stage) and the real development set
 (../shared/data/real-numbers) are read by `digits.recognize.read.read_file`, the function the
 CLI and the server call. Scores: exact match (the whole number right), split by whether two
 digits touch, and per-digit accuracy, 1 - edits / digits (the Levenshtein distance between the
@@ -15,22 +16,21 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from digits.pipeline import numbers, wild
+from digits.pipeline import numbers
 from digits.pipeline.benchmark import wilson
 from digits.pipeline.parallel import in_workers
 from digits.recognize.read import Reading, read_file
 
 DEV_SET = "dev_set"
-BLANK = "blank"
-CHUNK = 20  # numbers per worker task
+BLANK = numbers.BLANK
+CHUNK = numbers.CHUNK  # numbers per worker task
 PANEL_W, PANEL_H = 360, 150  # one example in the PNGs
 
 
@@ -108,32 +108,26 @@ def sheet(records: list[Record], title: str, cols: int = 3) -> Image.Image:
     return out
 
 
-# Worker state, set once per process by _init (fork: the arrays are shared, not copied).
+# Worker state, set once per process by _init.
 _STATE: dict = {}
 
 
-def _init(images: np.ndarray, labels: np.ndarray, model_path: str, seed: int, touching: float,
-          examples: int) -> None:
+def _init(model_path: str, examples: int) -> None:
     from digits.recognize.tflite import TFLiteClassifier
 
-    _STATE.update(images=images, labels=labels, seed=seed, touching=touching, examples=examples,
-                  model=TFLiteClassifier(model_path, threads=1))
+    _STATE.update(examples=examples, model=TFLiteClassifier(model_path, threads=1))
 
 
-def _read_chunk(indices: list[int]) -> list[Record]:
-    """Render and read a run of synthetic numbers; runs in a worker."""
+def _read_chunk(chunk: list[dict[str, str]]) -> list[Record]:
+    """Read a run of rendered synthetic numbers (rows of their labels.csv); runs in a worker."""
     out = []
-    with tempfile.TemporaryDirectory(prefix="digits-numbers-") as tmp:
-        for i in indices:
-            num = numbers.make(i, _STATE["images"], _STATE["labels"], _STATE["seed"], _STATE["touching"])
-            path = os.path.join(tmp, f"number_{i:05d}{num.file.suffix}")
-            with open(path, "wb") as fh:
-                fh.write(num.file.data)
-            r = read_file(_STATE["model"], path)
-            rec = Record(i, num.label, num.condition, num.touching, r.number, r.confidence or 0.0, r.error)
-            if i < _STATE["examples"] or not rec.correct:
-                rec.panel = panel(path, r, num.label)
-            out.append(rec)
+    for row in chunk:
+        i, label = int(row["index"]), row["label"]
+        r = read_file(_STATE["model"], row["path"])
+        rec = Record(i, label, row["condition"], row["touching"] == "1", r.number, r.confidence or 0.0, r.error)
+        if i < _STATE["examples"] or not rec.correct:
+            rec.panel = panel(row["path"], r, label)
+        out.append(rec)
     return out
 
 
@@ -155,43 +149,31 @@ def dev_set(model_path: str | os.PathLike, real_dir: Path) -> list[Record]:
     return out
 
 
-def blank_pages(model_path: str | os.PathLike, count: int, seed: int) -> list[Record]:
-    """Read `count` pages with no number (`wild.blank`, their own seed: not the wild
-    benchmark's pages)."""
+def blank_pages(model_path: str | os.PathLike, rendered: str | Path) -> list[Record]:
+    """Read the pages with no number that `numbers.render` wrote."""
     from digits.recognize.tflite import TFLiteClassifier
 
     model = TFLiteClassifier(model_path)
-    rng = np.random.default_rng(wild.condition_seed(seed, "numbers_" + BLANK))
     out = []
-    with tempfile.TemporaryDirectory(prefix="digits-numbers-") as tmp:
-        for i in range(count):
-            page = wild.blank(None, rng)
-            path = os.path.join(tmp, f"blank_{i:04d}{page.suffix}")
-            with open(path, "wb") as fh:
-                fh.write(page.data)
-            r = read_file(model, path)
-            out.append(Record(i, "", BLANK, False, r.number, r.confidence or 0.0, r.error))
+    for row in numbers.rows(Path(rendered) / numbers.BLANK):
+        r = read_file(model, row["path"])
+        out.append(Record(int(row["index"]), "", BLANK, False, r.number, r.confidence or 0.0, r.error))
     return out
 
 
-def run(images: np.ndarray, labels: np.ndarray, model_path: str | os.PathLike, count: int, seed: int,
-        touching: float, workers: int, examples: int = 12,
-        progress: Callable[[int, int], None] | None = None) -> list[Record]:
-    """Records of `count` synthetic numbers, in index order."""
+def read(rendered: str | Path, model_path: str | os.PathLike, workers: int, examples: int = 12,
+         progress: Callable[[int, int], None] | None = None) -> list[Record]:
+    """Records of the synthetic numbers `numbers.render` wrote under `rendered`, in index order."""
     from digits.recognize.tflite import TFLiteClassifier
 
     TFLiteClassifier(model_path)  # a broken model fails here, in one line, not in every worker
-    chunks = [list(range(s, min(s + CHUNK, count))) for s in range(0, count, CHUNK)]
-    init = (images, labels, str(model_path), seed, touching, examples)
+    rows = numbers.rows(Path(rendered) / numbers.SYNTHETIC)
+    chunks = [rows[s:s + CHUNK] for s in range(0, len(rows), CHUNK)]
     out: list[Record] = []
-
-    def collect(results: Iterator[list[Record]]) -> None:
-        for recs in results:
-            out.extend(recs)
-            if progress:
-                progress(len(out), count)
-
-    collect(in_workers(_read_chunk, chunks, workers, _init, init, ordered=True))
+    for recs in in_workers(_read_chunk, chunks, workers, _init, (str(model_path), examples), ordered=True):
+        out.extend(recs)
+        if progress:
+            progress(len(out), len(rows))
     return sorted(out, key=lambda r: r.index)
 
 
