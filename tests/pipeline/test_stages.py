@@ -38,7 +38,8 @@ ARGS = {
 }
 
 
-SECTION = {"numbers_bench": "numbers", "numbers_render": "numbers", "wild_render": "wild"}  # a stage's params section, where the names differ
+# a stage's params section, where the names differ
+SECTION = {"numbers_bench": "numbers", "numbers_render": "numbers", "wild_render": "wild"}
 
 
 def run_stage(tmp: Path, stage: str, params: dict, *, in_process: bool = True) -> subprocess.CompletedProcess:
