@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from digits.errors import DigitsError, cli_entry
-from digits.pipeline import benchmark, numbers, parallel
+from digits.pipeline import benchmark, numbers, parallel, wild_files
 from digits.pipeline import numbers_benchmark as nb
 from digits.pipeline.params import NumbersParams, load_section
 from digits.storage import atomic_path, write_json, write_text
@@ -29,7 +29,7 @@ def main() -> None:
 
     real = benchmark.model_and_real_set(args.tflite, args.real, "real-numbers")
     rendered = Path(args.rendered)
-    if not (rendered / numbers.SYNTHETIC / numbers.LABELS).is_file():
+    if not (rendered / numbers.SYNTHETIC / wild_files.LABELS).is_file():
         raise DigitsError(f"{rendered}: no rendered numbers (run numbers_render: dvc repro)")
     workers = parallel.worker_count(p.workers)
     print(f"numbers: reading the numbers and blank pages in {rendered}"

@@ -13,7 +13,7 @@ import _env  # noqa: F401, I001  (first: one line, not a traceback, outside the 
 import argparse
 
 from digits.errors import cli_entry
-from digits.pipeline import numbers, parallel
+from digits.pipeline import numbers, parallel, wild_files
 from digits.pipeline.data import load_split
 from digits.pipeline.params import NumbersParams, load_section
 from digits.storage import atomic_path
@@ -40,7 +40,7 @@ def main() -> None:
 
     with atomic_path(args.out, directory=True) as tmp:
         numbers.render(x, y, tmp, p.count, p.seed, p.touching, p.blanks, workers, progress=progress)
-        files = list(tmp.glob(f"*/{numbers.IMAGES}/*"))
+        files = list(tmp.glob(f"*/{wild_files.IMAGES}/*"))
         size = sum(f.stat().st_size for f in files)
     print(f"numbers_render: {len(files)} files, {size / 1e6:.1f} MB; wrote {args.out}")
 

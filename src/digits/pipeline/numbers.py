@@ -14,8 +14,6 @@ gives byte-identical files.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -41,6 +39,7 @@ from digits.pipeline.wild import (
     lit,
     paste,
 )
+from digits.pipeline.wild_files import write_set
 
 MIN_DIGITS, MAX_DIGITS = 2, 10
 
@@ -210,32 +209,11 @@ def make(index: int, images: np.ndarray, labels: np.ndarray, seed: int, touching
 # --------------------------------------------------------------------------- the files
 
 # What the `numbers_render` stage writes and `numbers_bench` reads: SYNTHETIC/ and BLANK/, each
-# with labels.csv and images/ (as the real development set), so `digits read DIR/images` reads
-# them too. The label is text: a number may start with 0.
+# laid out as the real development set (`wild_files.write_set`: labels.csv and images/), so
+# `digits read DIR/images` reads them too. The label is text: a number may start with 0.
 SYNTHETIC = "synthetic"
 BLANK = "blank"
-LABELS = "labels.csv"
-IMAGES = "images"
 CHUNK = 20  # numbers per worker task
-
-
-def _write(out: Path, header: list[str], rows: list[tuple[str, bytes, list]]) -> None:
-    """A directory of files and their labels.csv: (file name, bytes, the row's other columns)."""
-    (out / IMAGES).mkdir(parents=True)
-    text = io.StringIO()
-    w = csv.writer(text, lineterminator="\n")
-    w.writerow(header)
-    for name, data, cols in rows:
-        (out / IMAGES / name).write_bytes(data)
-        w.writerow([name, *cols])
-    (out / LABELS).write_text(text.getvalue())
-
-
-def rows(directory: str | Path) -> list[dict[str, str]]:
-    """The rows of a rendered directory's labels.csv, with `path` added, in order."""
-    d = Path(directory)
-    with open(d / LABELS, newline="") as f:
-        return [{**r, "path": str(d / IMAGES / r["file"])} for r in csv.DictReader(f)]
 
 
 # Worker state, set once per process by _init (fork: the arrays are shared, not copied).
@@ -272,6 +250,6 @@ def render(images: np.ndarray, labels: np.ndarray, out: str | Path, count: int, 
         made.extend(part)
         if progress:
             progress(len(made), count)
-    _write(out / SYNTHETIC, ["file", "label", "index", "condition", "touching"], made)
+    write_set(out / SYNTHETIC, ["file", "label", "index", "condition", "touching"], made)
     pages = [(f"blank_{i:04d}{p.suffix}", p.data, ["", i]) for i, p in enumerate(blank_pages(n_blank, seed))]
-    _write(out / BLANK, ["file", "label", "index"], pages)
+    write_set(out / BLANK, ["file", "label", "index"], pages)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from digits.pipeline import numbers
+from digits.pipeline import numbers, wild_files
 from digits.pipeline.benchmark import wilson
 from digits.pipeline.parallel import in_workers
 from digits.recognize.read import Reading, read_file
@@ -155,7 +155,7 @@ def blank_pages(model_path: str | os.PathLike, rendered: str | Path) -> list[Rec
 
     model = TFLiteClassifier(model_path)
     out = []
-    for row in numbers.rows(Path(rendered) / numbers.BLANK):
+    for row in wild_files.read_rows(Path(rendered) / numbers.BLANK):
         r = read_file(model, row["path"])
         out.append(Record(int(row["index"]), "", BLANK, False, r.number, r.confidence or 0.0, r.error))
     return out
@@ -167,7 +167,7 @@ def read(rendered: str | Path, model_path: str | os.PathLike, workers: int, exam
     from digits.recognize.tflite import TFLiteClassifier
 
     TFLiteClassifier(model_path)  # a broken model fails here, in one line, not in every worker
-    rows = numbers.rows(Path(rendered) / numbers.SYNTHETIC)
+    rows = wild_files.read_rows(Path(rendered) / numbers.SYNTHETIC)
     chunks = [rows[s:s + CHUNK] for s in range(0, len(rows), CHUNK)]
     out: list[Record] = []
     for recs in in_workers(_read_chunk, chunks, workers, _init, (str(model_path), examples), ordered=True):

@@ -1,9 +1,12 @@
-"""The `wild` benchmark's inputs as image files: one directory per condition, laid out like the
-real development sets (`labels.csv` and `images/`), so `digits predict DIR/images` reads them too.
+"""The benchmarks' inputs as image files, in directories laid out like the real development sets
+(`labels.csv` and `images/`, `write_set` and `read_rows`), so `digits predict DIR/images` and
+`digits read DIR/images` read them too; and the `wild` benchmark's own: one directory per
+condition (`render`).
 
-The `wild_render` stage writes them (`render`) and the `wild` stage reads them. The files depend
-on the test digits, the renderers and the seed, not on the model: `dvc repro` after training
-reads them again without drawing them again.
+The `wild_render` stage writes them and the `wild` stage reads them (`numbers_render` and
+`numbers_bench` likewise, `digits.pipeline.numbers.render`). The files depend on the test
+digits, the renderers and the seed, not on the model: `dvc repro` after training reads them
+again without drawing them again.
 """
 
 from __future__ import annotations
@@ -33,28 +36,33 @@ def rendered(directory: str | Path) -> list[str]:
     return [nm for nm in (*wild.CONDITIONS, wild.BLANK, UCI) if (d / nm / LABELS).is_file()]
 
 
+def read_rows(directory: str | Path) -> list[dict[str, str]]:
+    """The rows of a directory's labels.csv, in order, each with `path`: its file in images/."""
+    d = Path(directory)
+    with open(d / LABELS, newline="") as f:
+        return [{**r, "path": str(d / IMAGES / r["file"])} for r in csv.DictReader(f)]
+
+
 def items(directory: str | Path) -> list[tuple[int, int, str]]:
     """(index, label, path) of every file of one condition's directory, or of a real set's (whose
     labels.csv has no index column: the row is the index), in its order."""
-    d = Path(directory)
-    with open(d / LABELS, newline="") as f:
-        rows = list(csv.DictReader(f))
-    return [(int(r.get("index", i)), int(r["label"]), str(d / IMAGES / r["file"])) for i, r in enumerate(rows)]
+    return [(int(r.get("index", i)), int(r["label"]), r["path"]) for i, r in enumerate(read_rows(directory))]
 
 
-def _write(out: Path, rows: list[tuple[str, int, int, bytes]]) -> None:
-    """One condition's directory: each (file name, label, index, bytes) and their labels.csv."""
+def write_set(out: Path, header: list[str], rows: list[tuple[str, bytes, list]]) -> None:
+    """A directory of files and their labels.csv: per row the file's name, its bytes and the
+    row's other columns (`header` names them all, the file's first)."""
     (out / IMAGES).mkdir(parents=True)
     text = io.StringIO()
     w = csv.writer(text, lineterminator="\n")
-    w.writerow(["file", "label", "index"])
-    for name, label, index, data in rows:
+    w.writerow(header)
+    for name, data, cols in rows:
         (out / IMAGES / name).write_bytes(data)
-        w.writerow([name, label, index])
+        w.writerow([name, *cols])
     (out / LABELS).write_text(text.getvalue())
 
 
-def uci_files() -> list[tuple[str, int, int, bytes]]:
+def uci_files() -> list[tuple[str, bytes, list]]:
     """The UCI 8×8 digits as PNG files, dark ink on white as a scan or a form would have them."""
     from sklearn.datasets import load_digits
 
@@ -63,7 +71,7 @@ def uci_files() -> list[tuple[str, int, int, bytes]]:
     for i, (a, label) in enumerate(zip(d.images, d.target, strict=True)):
         buf = io.BytesIO()
         Image.fromarray((255 - a * 255 / 16).round().astype(np.uint8)).save(buf, format="PNG")
-        rows.append((f"{UCI}_{i:04d}.png", int(label), i, buf.getvalue()))
+        rows.append((f"{UCI}_{i:04d}.png", buf.getvalue(), [int(label), i]))
     return rows
 
 
@@ -83,8 +91,8 @@ def _render_one(name: str) -> tuple[str, int, float]:
     else:
         n = _STATE["n_blank"] if name == wild.BLANK else _STATE["n"]
         made = wild.render_condition(name, _STATE["images"], _STATE["labels"], n, _STATE["seed"])
-        rows = [(f"{name}_{k:04d}_{idx}{r.suffix}", label, idx, r.data) for k, (idx, label, r) in enumerate(made)]
-    _write(_STATE["out"] / name, rows)
+        rows = [(f"{name}_{k:04d}_{idx}{r.suffix}", r.data, [label, idx]) for k, (idx, label, r) in enumerate(made)]
+    write_set(_STATE["out"] / name, ["file", "label", "index"], rows)
     return name, len(rows), time.perf_counter() - t
 
 
