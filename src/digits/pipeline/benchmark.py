@@ -21,7 +21,6 @@ from PIL import Image, ImageDraw
 
 from digits.errors import DigitsError
 from digits.pipeline import wild, wild_files
-from digits.pipeline.data import load_split
 from digits.pipeline.parallel import in_workers
 from digits.recognize.predict import BATCH_SIZE, predict_files
 
@@ -119,15 +118,6 @@ def model_and_real_set(tflite: str, real: str | None, real_set: str) -> Path | N
     if real_dir is not None and not (real_dir / "labels.csv").is_file():
         raise DigitsError(f"{real_dir}: no labels.csv (the {real_set} development set)")
     return real_dir
-
-
-def stage_inputs(test: str, tflite: str, real: str | None, seen_as: str, real_set: str
-                 ) -> tuple[np.ndarray, np.ndarray, Path | None]:
-    """What a benchmark stage that draws its own inputs (numbers_bench) reads: the MNIST test
-    digits, checked and described as `seen_as`, and the real development set's directory (or
-    None); DigitsError for a missing model or a directory without its labels.csv."""
-    x, y = load_split(test, seen_as)
-    return x, y, model_and_real_set(tflite, real, real_set)
 
 
 def read(rendered: str | os.PathLike, model_path: str | os.PathLike, real_dir: str | os.PathLike | None,

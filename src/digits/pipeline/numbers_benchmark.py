@@ -136,15 +136,12 @@ def dev_set(model_path: str | os.PathLike, real_dir: Path) -> list[Record]:
     from digits.recognize.tflite import TFLiteClassifier
 
     model = TFLiteClassifier(model_path)
-    with open(real_dir / "labels.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
     out = []
-    for i, row in enumerate(rows):
-        path = str(real_dir / "images" / row["file"])
-        r = read_file(model, path)
+    for i, row in enumerate(wild_files.read_rows(real_dir)):
+        r = read_file(model, row["path"])
         touching = "touching: yes" in row.get("notes", "")
         rec = Record(i, row["label"], DEV_SET, touching, r.number, r.confidence or 0.0, r.error, row["file"])
-        rec.panel = panel(path, r, row["label"])
+        rec.panel = panel(row["path"], r, row["label"])
         out.append(rec)
     return out
 
