@@ -5,6 +5,7 @@ requests never share the LiteRT interpreter, and the `digits serve` command star
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -535,6 +536,46 @@ def test_digits_serve_starts_answers_and_stops(expected, workers):
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert f"digits serve: http://127.0.0.1:{port}/" in out and "Traceback" not in out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (dead, not yet reaped by whoever adopted it) has ended too
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    return True
+
+
+def test_the_pool_processes_end_when_the_server_is_killed():
+    """`digits serve --workers 2` killed outright (SIGKILL, the OOM killer: no shutdown runs):
+    its pool processes end by themselves within seconds instead of holding a model each forever."""
+    port = _free_port()
+    env = {**os.environ, "DIGITS_MODEL": str(model_path().resolve())}
+    proc = subprocess.Popen([str(DIGITS), "serve", "--port", str(port), "--workers", "2"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        started = time.monotonic()
+        while True:
+            try:
+                pids = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json()["processes"]
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() - started < 60, "not ready after 60 s"
+                time.sleep(0.05)
+        assert len(pids) == 2 and all(_alive(p) for p in pids)
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [p for p in pids if _alive(p)]
+    for p in left:  # not to leave them behind when the test fails
+        os.kill(p, signal.SIGKILL)
+    assert left == [], f"pool processes {left} outlived their server"
 
 
 def test_the_server_never_imports_tensorflow():

@@ -8,6 +8,8 @@ import base64
 import inspect
 import io
 import os
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -80,8 +82,22 @@ START_TIMEOUT_S = 120  # a pool process that has not loaded its model by then ha
 _WORKER: dict[str, Any] = {}
 
 
+PARENT_POLL_S = 0.5  # how often a pool process checks that its server is still there
+
+
+def _end_with(parent: int) -> None:
+    """End this process once `parent` has: a server killed outright (SIGKILL, the OOM killer)
+    runs no shutdown, and its pool processes, waiting for work that never comes, would hold a
+    model each until the machine restarts. An orphan is adopted by another process, so its
+    parent's pid changes."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(0)
+
+
 def start_worker(path: str, started: Any) -> None:
     """A pool process's initializer: its own model, loaded once; then its pid to `started`."""
+    threading.Thread(target=_end_with, args=(os.getppid(),), name="end-with-server", daemon=True).start()
     _WORKER["model"] = load_model(path)
     started.put(os.getpid())
 
