@@ -40,9 +40,8 @@ def main() -> None:
 
     with atomic_path(args.out, directory=True) as tmp:
         numbers.render(x, y, tmp, p.count, p.seed, p.touching, p.blanks, workers, progress=progress)
-        files = list(tmp.glob(f"*/{wild_files.IMAGES}/*"))
-        size = sum(f.stat().st_size for f in files)
-    print(f"numbers_render: {len(files)} files, {size / 1e6:.1f} MB; wrote {args.out}")
+        files, size = wild_files.size_of(tmp)
+    print(f"numbers_render: {files} files, {size / 1e6:.1f} MB; wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -40,8 +40,7 @@ def main() -> None:
     with atomic_path(args.out, directory=True) as tmp:
         names = wild_files.render(x, y, tmp, p.per_condition, p.seed, workers, n_blank=p.blanks, uci=p.uci,
                                   progress=progress)
-        files = sum(1 for _ in tmp.glob(f"*/{wild_files.IMAGES}/*"))
-        size = sum(f.stat().st_size for f in tmp.glob(f"*/{wild_files.IMAGES}/*"))
+        files, size = wild_files.size_of(tmp)
     print(f"wild_render: {len(names)} conditions, {files} files, {size / 1e6:.1f} MB; wrote {args.out}")
 
 

@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import runpy
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -192,13 +193,23 @@ def test_benchmark_stages_refuse_a_missing_model_and_dev_set(tmp_path, stage):
     assert_one_line_failure(res, stage, "not a loadable TFLite model", tmp_path)
 
 
+def _bar_digits(tmp: Path) -> None:
+    """in/test.npz: 40 "digits", each a bar (something to draw), labelled 0-9 in turn."""
+    (tmp / "in").mkdir()
+    x = np.zeros((40, 28, 28), np.float32)
+    x[:, 6:22, 12:16] = 1.0
+    _save(tmp / "in/test.npz", x=x, y=np.arange(40) % 10)
+
+
+def _files(out: Path) -> dict[Path, bytes]:
+    """Every file under `out`, by its path below it."""
+    return {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
 def test_numbers_render_writes_the_numbers_and_blank_pages(tmp_path):
     """The stage as dvc runs it: synthetic/ and blank/ with their labels.csv (a label is text,
     its leading 0 kept) and files, the same bytes with one worker and with two."""
-    (tmp_path / "in").mkdir()
-    x = np.zeros((40, 28, 28), np.float32)
-    x[:, 6:22, 12:16] = 1.0
-    _save(tmp_path / "in/test.npz", x=x, y=np.arange(40) % 10)
+    _bar_digits(tmp_path)
     params = {k: dict(v) for k, v in PARAMS.items()}
     params["numbers"].update(count=30, blanks=3, workers=2)
     res = run_stage(tmp_path, "numbers_render", params)
@@ -211,19 +222,16 @@ def test_numbers_render_writes_the_numbers_and_blank_pages(tmp_path):
     assert len(list((out / "synthetic/images").iterdir())) == 30
     assert len(list((out / "blank/images").iterdir())) == 3
     assert "33 files" in res.stdout and "wrote out/numbers" in res.stdout
-    first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    first = _files(out)
     params["numbers"]["workers"] = 1
     assert run_stage(tmp_path, "numbers_render", params).returncode == 0
-    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
+    assert _files(out) == first
 
 
 def test_wild_render_writes_a_directory_per_condition(tmp_path):
     """The stage as dvc runs it: a directory per condition with labels.csv and its files, the
     same bytes with one worker and with two; a corrupt test.npz writes nothing."""
-    (tmp_path / "in").mkdir()
-    x = np.zeros((40, 28, 28), np.float32)
-    x[:, 6:22, 12:16] = 1.0  # a bar: something to draw
-    _save(tmp_path / "in/test.npz", x=x, y=np.arange(40) % 10)
+    _bar_digits(tmp_path)
     params = {k: dict(v) for k, v in PARAMS.items()}
     params["wild"].update(per_condition=10, blanks=2, uci=False, workers=2)
     res = run_stage(tmp_path, "wild_render", params)
@@ -235,12 +243,11 @@ def test_wild_render_writes_a_directory_per_condition(tmp_path):
     assert rows[0] == "file,label,index" and len(rows) == 1 + 10
     assert len(list((out / "faint/images").iterdir())) == 10
     assert "files" in res.stdout and "wrote out/wild" in res.stdout
-    first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    first = _files(out)
     params["wild"]["workers"] = 1
     assert run_stage(tmp_path, "wild_render", params).returncode == 0
-    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
+    assert _files(out) == first
     (tmp_path / "in/test.npz").write_bytes(b"PK\x03\x04 truncated")
-    import shutil
     shutil.rmtree(out)
     res = run_stage(tmp_path, "wild_render", params)
     assert_one_line_failure(res, "wild_render", "not a readable .npz file", tmp_path)

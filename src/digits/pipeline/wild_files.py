@@ -49,6 +49,12 @@ def items(directory: str | Path) -> list[tuple[int, int, str]]:
     return [(int(r.get("index", i)), int(r["label"]), r["path"]) for i, r in enumerate(read_rows(directory))]
 
 
+def size_of(directory: str | Path) -> tuple[int, int]:
+    """(files, bytes) in the sets under `directory` (each `*/images/*`): what a render stage wrote."""
+    files = list(Path(directory).glob(f"*/{IMAGES}/*"))
+    return len(files), sum(f.stat().st_size for f in files)
+
+
 def write_set(out: Path, header: list[str], rows: list[tuple[str, bytes, list]]) -> None:
     """A directory of files and their labels.csv: per row the file's name, its bytes and the
     row's other columns (`header` names them all, the file's first)."""
