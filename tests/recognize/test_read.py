@@ -6,9 +6,11 @@ classifiers whose answers are known, so they test the geometry, not a trained mo
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -92,6 +94,72 @@ def test_a_slanted_line_is_levelled_and_read_in_order():
     assert np.count_nonzero(stroke.max(axis=0) > 0.3) <= 8
     for cx, cy in centres(found):
         assert 0 <= cx <= im.width and 0 <= cy <= im.height
+
+
+def italic(im: Image.Image, lean: float) -> Image.Image:
+    """The page sheared as italic writing leans: `lean` columns to the left per row down
+    (negative: the tops lean right)."""
+    h = im.height
+    return im.transform((im.width + int(abs(lean) * h) + 1, h), Image.Transform.AFFINE,
+                        (1.0, -lean, lean * h if lean < 0 else 0.0, 0.0, 1.0, 0.0),
+                        resample=Image.Resampling.BILINEAR, fillcolor=255)
+
+
+def marks(im: Image.Image) -> tuple[np.ndarray, list[int]]:
+    """Labels of a page's marks (as `normalize._pieces` gives them) and their indices."""
+    count, labels = cv2.connectedComponents((grey(im) < 128).astype(np.uint8))
+    return labels.astype(np.int32), list(range(count - 1))
+
+
+@pytest.mark.parametrize("degrees", [-30, -15, 0, 21])
+def test_the_writings_lean_is_the_shear_under_which_its_marks_are_narrowest(degrees):
+    lean = math.tan(math.radians(degrees))
+    labels, idx = marks(italic(page(shapes=THREE), lean))
+    assert abs(math.degrees(math.atan(segment._writing_slant(labels, idx, 120.0))) - degrees) <= segment.SLANT_STEP
+
+
+def test_a_7s_diagonal_does_not_lean_upright_writing():
+    sevens = [("line", [(x, 40), (x + 70, 40), (x + 20, 160)]) for x in (60, 180, 300)]
+    labels, idx = marks(page(shapes=sevens + [("line", [(450, 40), (450, 160)])]))
+    assert abs(math.degrees(math.atan(segment._writing_slant(labels, idx, 120.0)))) <= segment.SLANT_STEP
+
+
+def test_a_leaning_1_does_not_lean_the_digits_with_a_body_beside_it():
+    """MNIST's writers flick their 1s every way; the digits with a body show how they lean."""
+    shapes = [("ellipse", [(60, 40), (140, 160)]), ("ellipse", [(180, 40), (260, 160)]),
+              ("line", [(380, 40), (310, 160)])]  # the 1 leaning 30 degrees
+    labels, idx = marks(page(shapes=shapes))
+    assert segment._writing_slant(labels, idx, 120.0) == 0.0
+    labels, idx = marks(page(shapes=shapes[1:]))  # one digit with a body: no lean to go on
+    assert segment._writing_slant(labels, idx, 120.0) == 0.0
+    labels, idx = marks(italic(page(shapes=[("line", [(x, 40), (x, 160)]) for x in (100, 200, 300)]), -0.5))
+    assert segment._writing_slant(labels, idx, 120.0) == pytest.approx(-0.5, abs=0.06)  # "111": 1s are all there is
+
+
+# three rings written in italics, 35 degrees: each box half as wide again as the ring, and
+# each overlapping its neighbour's columns
+LEANING_RINGS = [("ellipse", [(x, 40), (x + 80, 160)]) for x in (100, 210, 320)]
+
+
+@pytest.mark.parametrize("upright_deg", [segment.UPRIGHT_DEG, 90.0])
+def test_italic_digits_are_found_upright_and_boxed_as_written(monkeypatch, upright_deg):
+    """RingShaped is sure of a ring no wider than tall: of the leaning rings drawn as they lean
+    (too wide) it is unsure, and only upright do they read as three 0s."""
+    monkeypatch.setattr(segment, "UPRIGHT_DEG", upright_deg)
+    lean = -math.tan(math.radians(35))
+    im = italic(page(shapes=LEANING_RINGS), lean)
+    found = segment.segment(grey(im), RingShaped().predict)
+    probs = RingShaped().predict(np.stack([d.image for d in found]))
+    if upright_deg == 90.0:  # never set upright: the control
+        assert len(found) != 3 or probs.max(axis=1).min() < 0.9
+        return
+    assert len(found) == 3 and probs.max(axis=1).min() >= 0.9
+    for (x, y, w, h), (left, _), (right, _) in zip((d.box for d in found), *zip(*(pts for _, pts in LEANING_RINGS),
+                                                                                   strict=True), strict=True):
+        # each box holds its ring as written: each row moved right by the lean times its
+        # rows above the foot of the page (200), the ring's top (40) the most
+        lo, hi = left - lean * (200 - 160), right - lean * (200 - 40)
+        assert lo - 8 <= x and x + w <= hi + 8 and y >= 32 and y + h <= 168
 
 
 def test_a_detached_bar_joins_its_digit():
