@@ -7,7 +7,8 @@ against the same numbers upright and with the reader never setting them upright,
 Numbers of 2-8 MNIST *validation* digits (never the benchmarks' test digits) are composed as
 the numbers benchmark does (`digits.pipeline.numbers.compose`, a touching pair in 30 % of
 them), then sheared as a whole so that they lean 15, 25 or 35 degrees more than their writers
-leant them (MNIST's writers lean a little already), and drawn dark on paper as a PNG scan.
+leant them (MNIST's writers lean a little already), or 25 degrees the other way (backhand, as
+many left-handed people write), and drawn dark on paper as a PNG scan.
 Each file goes through `read_image`, the path of `digits read`; "as written" switches off
 `digits.recognize.segment`'s setting of leaning writing upright (`UPRIGHT_DEG` 90).
 """
@@ -23,15 +24,16 @@ from PIL import Image
 
 from digits.pipeline import numbers, wild
 
-LEANS = (15, 25, 35)
+LEANS = (15, 25, 35, -25)  # degrees; negative: backhand, the tops to the left
 
 
 def lean(cov: np.ndarray, degrees: float) -> np.ndarray:
-    """The coverage map sheared so that its tops move right by tan(degrees) per row."""
+    """The coverage map sheared so that its tops move right by tan(degrees) per row (left,
+    for a negative angle: backhand)."""
     t = math.tan(math.radians(degrees))
     h, w = cov.shape
-    im = Image.fromarray(cov, "F").transform((w + int(t * h) + 1, h), Image.Transform.AFFINE,
-                                             (1.0, t, -t * h, 0.0, 1.0, 0.0), Image.Resampling.BILINEAR)
+    im = Image.fromarray(cov, "F").transform((w + int(abs(t) * h) + 1, h), Image.Transform.AFFINE,
+                                             (1.0, t, -max(t, 0.0) * h, 0.0, 1.0, 0.0), Image.Resampling.BILINEAR)
     return np.clip(np.asarray(im, np.float32), 0, 1)
 
 
@@ -54,8 +56,9 @@ def make(i: int, x: np.ndarray, y: np.ndarray, seed: int) -> tuple[str, dict[str
 def main() -> int:
     reads = {"upright": ("0", None)}
     for deg in LEANS:
-        reads[f"leaning {deg} degrees"] = (str(deg), None)
-        reads[f"leaning {deg}, as written"] = (str(deg), ("UPRIGHT_DEG", 90.0))
+        name = f"leaning {deg} degrees" if deg > 0 else f"leaning {-deg} degrees back"
+        reads[name] = (str(deg), None)
+        reads[f"{name}, as written"] = (str(deg), ("UPRIGHT_DEG", 90.0))
     return run(__doc__, make, reads, seed=29, out="italic_numbers.json")
 
 
