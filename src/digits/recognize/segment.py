@@ -133,7 +133,8 @@ class Digit:
 
 @dataclass
 class _Frame:
-    """Where the working image sits in the original: original = offset + R⁻¹(working) / scale."""
+    """Where the working image sits in the original: original = offset + R⁻¹(S⁻¹(working)) / scale,
+    R the turn that levelled the line and S the shear that set its writing upright."""
 
     scale: float
     offset: tuple[float, float]  # (x, y) of the working image's origin in the original
