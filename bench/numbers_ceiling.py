@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
+from _variants import save
 
 from digits.errors import cli_entry
 from digits.loading import resolve_model_path
@@ -119,9 +119,7 @@ def main() -> None:
               f"{m['exact']['apart']:.2%}, touching {m['exact']['touching']:.2%}); of {m['read_wrong']} read wrong, "
               f"{m['with_a_digit_the_model_misreads_alone']} hold a digit the model misreads alone, "
               f"{m['others']} were lost to rendering, segmentation or normalisation")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    print(f"numbers_ceiling: wrote {args.out}")
+    save(args.out, result)
 
 
 if __name__ == "__main__":

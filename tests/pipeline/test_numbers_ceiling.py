@@ -15,6 +15,8 @@ from digits.pipeline import numbers
 
 
 def load_bench():
+    if str(ROOT / "bench") not in sys.path:  # `from _variants import ...`, as python does for a script
+        sys.path.insert(0, str(ROOT / "bench"))
     spec = importlib.util.spec_from_file_location("numbers_ceiling", ROOT / "bench/numbers_ceiling.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

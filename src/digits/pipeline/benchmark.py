@@ -115,7 +115,7 @@ def model_and_real_set(tflite: str, real: str | None, real_set: str) -> Path | N
     if not Path(tflite).is_file():
         raise DigitsError(f"{tflite}: no such model (run train: dvc repro)")
     real_dir = Path(real) if real else None
-    if real_dir is not None and not (real_dir / "labels.csv").is_file():
+    if real_dir is not None and not (real_dir / wild_files.LABELS).is_file():
         raise DigitsError(f"{real_dir}: no labels.csv (the {real_set} development set)")
     return real_dir
 

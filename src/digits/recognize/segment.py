@@ -18,7 +18,7 @@ specks, the stroke edge at half maximum). Then:
 Writing that leans (italics: the tops to the right) overlaps its neighbours' columns, and
 the cuts above run top to bottom: where the shear under which the digits are narrowest
 (`_writing_slant`) is more than UPRIGHT_DEG, the line is also read set upright, and the
-reading the classifier is surer of (`_reading_score`, the cuts' score) wins.
+reading the classifier is surer of (`_digit_scores`, as the cuts are weighed) wins.
 
 Small lines in a large photo are looked at again at the original resolution, as for one digit.
 Each digit is drawn MNIST-style as one digit is (`normalize.draw`: a blurred one from its grey
@@ -186,10 +186,10 @@ def _writing_slant(labels: np.ndarray, idx: list[int], line_h: float) -> float:
     ys, xs = ys[order].astype(np.float64), xs[order].astype(np.float64)
     starts = np.flatnonzero(np.r_[True, np.diff(lab[order]) != 0])
     leans = np.tan(np.radians(np.arange(-SLANT_RANGE, SLANT_RANGE + 1, SLANT_STEP)))
-    widths = np.array([np.maximum.reduceat(xs - t * ys, starts) - np.minimum.reduceat(xs - t * ys, starts)
-                       for t in leans])  # (leans, pieces)
+    sheared = [xs - t * ys for t in leans]  # each pixel's column under each lean
+    widths = np.array([np.maximum.reduceat(c, starts) - np.minimum.reduceat(c, starts) for c in sheared])
     body = widths.min(axis=0) >= THIN * line_h
-    count = body if body.any() else np.ones_like(body)
+    count = body if body.any() else np.ones_like(body)  # widths: (leans, pieces)
     if count.sum() < 2:
         return 0.0
     return float(leans[int(np.argmin(widths[:, count].sum(axis=1)))])
@@ -545,13 +545,11 @@ def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
     if not images:
         return [m]
     out = np.asarray(classify(np.stack([r for _, _, r, _, _ in images])), np.float64)
-    probs = out[:, :NUM_CLASSES]
-    one = out[:, NUM_CLASSES] if out.shape[1] > NUM_CLASSES else np.ones(len(out))
+    read = _digit_scores(out)
     score: dict[tuple[int, int], float] = {}
-    for (i, j, _, pw, over), p, o in zip(images, probs, one, strict=True):
+    for (i, j, _, pw, over), p, v in zip(images, out[:, :NUM_CLASSES], read, strict=True):
         sliver = pw < THIN and int(p.argmax()) != 1
-        score[(i, j)] = (math.log(max(float(p.max()), 1e-6)) + (math.log(SLIVER) if sliver else 0.0)
-                         - WIDTH_COST * over - DIGIT_COST + CHECK_WEIGHT * math.log(max(float(o), 1e-4)))
+        score[(i, j)] = float(v) + (math.log(SLIVER) if sliver else 0.0) - WIDTH_COST * over
     best = [-math.inf] * n
     back = [-1] * n
     best[0] = 0.0
@@ -675,33 +673,31 @@ def segment(grey: np.ndarray, classify: Classify) -> list[Digit]:
     except _SeveralLines as lines:  # seen only at the original resolution or turned level: no rows to give
         raise DigitsError(str(lines)) from None
     # As written, or set upright where the writing leans: whichever reads better.
-    best: tuple[float, list[Digit]] | None = None
+    found: list[list[Digit]] = []
     failed: DigitsError | None = None
     for lean, offset, parts in readings:
         frame.lean, frame.lean_offset = lean, offset
         try:
-            digits = [Digit(draw(m, box, soft), frame.to_original(box)) for m, box, soft in parts]
+            found.append([Digit(draw(m, box, soft), frame.to_original(box)) for m, box, soft in parts])
         except DigitsError as exc:  # a blot: refused if no reading is without one
             failed = failed or exc
-            continue
-        if len(readings) == 1:
-            return digits
-        score = _reading_score(digits, classify)
-        if best is None or score > best[0]:
-            best = (score, digits)
-    if best is None:
+    if not found:
         raise failed or DigitsError("no digits found")
-    return best[1]
+    if len(found) == 1:
+        return found[0]
+    return max(found, key=lambda digits: float(
+        _digit_scores(np.asarray(classify(np.stack([d.image for d in digits])), np.float64)).sum()))
 
 
-def _reading_score(digits: list[Digit], classify: Classify) -> float:
-    """How well a reading of the line reads, as the cuts of touching digits are weighed
-    (`_split_piece`): each digit's log-probability, the "one digit?" check's, less DIGIT_COST."""
-    out = np.asarray(classify(np.stack([d.image for d in digits])), np.float64)
+def _digit_scores(out: np.ndarray) -> np.ndarray:
+    """What each classified image adds to a reading's score, from the classifier's outputs (one
+    row each): its digit's log-probability, the "one digit?" check's (where the model has it)
+    times CHECK_WEIGHT, less DIGIT_COST. Cuts are weighed by it (`_split_piece`), and so are
+    the readings of a line as written and set upright."""
     score = np.log(np.maximum(out[:, :NUM_CLASSES].max(axis=1), 1e-6)) - DIGIT_COST
     if out.shape[1] > NUM_CLASSES:
         score += CHECK_WEIGHT * np.log(np.maximum(out[:, NUM_CLASSES], 1e-4))
-    return float(score.sum())
+    return score
 
 
 def segment_lines(grey: np.ndarray, classify: Classify, _depth: int = 0) -> list[list[Digit]]:
