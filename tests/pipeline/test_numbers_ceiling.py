@@ -23,11 +23,15 @@ def load_bench():
     return mod
 
 
+def _plans(right: np.ndarray) -> list:
+    """Three numbers of MNIST digits 0-3 (index, label, touching, each digit read right alone)."""
+    return [(i, label, touching, right[pick]) for i, label, touching, pick in
+            [(0, "12", False, [0, 1]), (1, "13", True, [0, 2]), (2, "31", False, [3, 0])]]
+
+
 def test_ceiling_counts_numbers_whose_every_digit_is_read_alone():
     bench = load_bench()
-    right = np.array([True, True, False, True])
-    plans = [(0, "12", False, np.array([0, 1])), (1, "13", True, np.array([0, 2])), (2, "31", False, np.array([3, 0]))]
-    c = bench.ceiling(plans, right)
+    c = bench.ceiling(_plans(np.array([True, True, False, True])))
     assert c["all"] == {"n": 3, "exact_ceiling": round(2 / 3, 4)}
     assert c["apart"] == {"n": 2, "exact_ceiling": 1.0} and c["touching"] == {"n": 1, "exact_ceiling": 0.0}
     assert c["per_digit_ceiling"] == round(5 / 6, 4) and c["digits_misread_alone"] == 1
@@ -35,15 +39,44 @@ def test_ceiling_counts_numbers_whose_every_digit_is_read_alone():
 
 def test_committed_splits_the_misses_by_what_lost_them(tmp_path):
     bench = load_bench()
-    right = np.array([True, True, False, True])
-    plans = [(0, "12", False, np.array([0, 1])), (1, "13", True, np.array([0, 2])), (2, "31", False, np.array([3, 0]))]
+    plans = _plans(np.array([True, True, False, True]))
+    # as redrawn, number 2's second digit is misread too
+    redrawn = [(i, label, t, np.array([True, False]) if i == 2 else ok) for i, label, t, ok in plans]
     csv = tmp_path / "p.csv"
     csv.write_text("set,index,condition,touching,label,number,correct,confidence,error\n"
                    "synthetic,0,scan,0,12,12,1,0.9,\nsynthetic,1,scan,1,13,18,0,0.5,\n"
                    "synthetic,2,scan,0,31,37,0,0.5,\ndev,0,dev_set,0,5,5,1,0.9,\n")
-    m = bench.committed(csv, plans, right)
+    m = bench.committed(csv, plans, redrawn)
     assert m["read_wrong"] == 2 and m["with_a_digit_the_model_misreads_alone"] == 1 and m["others"] == 1
+    assert m["with_a_digit_the_model_misreads_alone_as_redrawn"] == 2 and m["others_as_redrawn"] == 0
     assert m["exact"] == {"all": round(1 / 3, 4), "apart": 0.5, "touching": 0.0}
+    assert "others_as_redrawn" not in bench.committed(csv, plans)
+
+
+def test_the_redrawn_digits_are_the_ones_the_benchmark_drew(monkeypatch):
+    """`_plan` replays `numbers.make`'s random draws to redraw each number's digits: they must be
+    the coverage maps make itself drew (the same pen, the same sizes), or the ceiling is of
+    other digits."""
+    bench = load_bench()
+    x, y = synthetic_digits(60, seed=5)
+    x = (x / 255.0).astype(np.float32)
+    drawn = []
+    real = numbers.draw_digits
+
+    def record(digits, rng):
+        size, covs = real(digits, rng)
+        drawn.append(covs)
+        return size, covs
+
+    bench._init(x, y, 0.5)
+    for i in range(6):
+        _, _, label, _, _, images = bench._plan((3, i))
+        monkeypatch.setattr(numbers, "draw_digits", record)
+        assert numbers.make(i, x, y, 3, 0.5).label == label
+        monkeypatch.setattr(numbers, "draw_digits", real)
+        want = np.stack([bench.as_part(c) for c in drawn[-1]])
+        assert images.shape == (len(label), 28, 28) and np.array_equal(images, want)
+        assert all(img.max() > 0.5 for img in images)  # each a digit drawn, not a blank
 
 
 def test_the_script_reads_the_benchmarks_own_numbers(tmp_path, models):
@@ -65,3 +98,5 @@ def test_the_script_reads_the_benchmarks_own_numbers(tmp_path, models):
     assert c["all"]["exact_ceiling"] == round(float(np.mean([set(lab) == {str(LIKELY)} for lab in labels])), 4)
     digits = "".join(labels)
     assert c["per_digit_ceiling"] == round(digits.count(str(LIKELY)) / len(digits), 4)
+    # the model's answer does not depend on the image: as redrawn, the same ceiling
+    assert c["as_redrawn"] == {k: v for k, v in c.items() if k != "as_redrawn"}

@@ -63,6 +63,15 @@ def _ink_cols(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first, last
 
 
+def draw_digits(digits: list[np.ndarray], rng: np.random.Generator) -> tuple[float, list[np.ndarray]]:
+    """A number's writing size and each of its digits' coverage maps, as `compose` draws them:
+    one pen for the whole number (`wild._pen`: MNIST's own strokes, or a pen of 4-14 % of the
+    size), each digit within 12 % of the size."""
+    size = float(rng.uniform(44, 90))
+    pen = _pen(rng, size)
+    return size, [coverage(d, size * float(rng.uniform(0.88, 1.1)), pen) for d in digits]
+
+
 def compose(digits: list[np.ndarray], rng: np.random.Generator,
             touch_at: int | Iterable[int] | None) -> tuple[np.ndarray, bool]:
     """The coverage map of a number written with `digits` (MNIST images), left to right,
@@ -74,9 +83,7 @@ def compose(digits: list[np.ndarray], rng: np.random.Generator,
     pair is 12-45 % of the size apart.
     """
     touch = {int(touch_at)} if isinstance(touch_at, (int, np.integer)) else set(touch_at or ())
-    size = float(rng.uniform(44, 90))
-    pen = _pen(rng, size)
-    covs = [coverage(d, size * float(rng.uniform(0.88, 1.1)), pen) for d in digits]
+    size, covs = draw_digits(digits, rng)
     height = int(2 * size)
     base = int(1.5 * size)  # the baseline's row
     width = int(sum(c.shape[1] for c in covs) + size * (0.5 * len(covs) + 2))
