@@ -77,15 +77,18 @@ class KerasModel:
 
 def check_io(model: keras.Model, what: str) -> None:
     """Refuse a model that does not map (N, 28, 28) images to (N, 10) probabilities (or (N, 11),
-    with the "one digit?" check)."""
+    with the "one digit?" check; or (N, 121), with the piece reader after it)."""
+    from digits.recognize.tflite import MODEL_COLUMNS
+
     in_shape = tuple(model.input_shape) if not isinstance(model.input_shape, list) else None
     out_shape = tuple(model.output_shape) if not isinstance(model.output_shape, list) else None
     if in_shape != (None, IMAGE_SIZE, IMAGE_SIZE):
         raise DigitsError(f"{what}: model input shape {model.input_shape} does not fit "
                           f"(None, {IMAGE_SIZE}, {IMAGE_SIZE}) images")
-    if out_shape not in ((None, NUM_CLASSES), (None, NUM_CLASSES + 1)):
-        raise DigitsError(f"{what}: model output shape {model.output_shape} is not (None, {NUM_CLASSES}) "
-                          f"or (None, {NUM_CLASSES + 1}) (digits and the 'one digit?' check)")
+    if out_shape not in [(None, c) for c in MODEL_COLUMNS]:
+        raise DigitsError(f"{what}: model output shape {model.output_shape} is not (None, {NUM_CLASSES}), "
+                          f"(None, {NUM_CLASSES + 1}) (digits and the 'one digit?' check) or "
+                          f"(None, {MODEL_COLUMNS[-1]}) (and the piece reader)")
 
 
 def keras_archive(path: str) -> None:

@@ -19,6 +19,8 @@ def test_project_params_are_valid():
     ("train", {"model": "rnn"}, "train.model: Input should be 'mlp', 'cnn' or 'keras_io'"),
     ("train", {"lr": -1}, "train.lr: Input should be greater than 0"),
     ("check", {"samples": -1}, "check.samples: Input should be greater than or equal to 0"),
+    ("check", {"samples": 0, "reader_samples": 100}, "reader_samples > 0 needs the check too"),
+    ("check", {"reader_epochs": 0}, "check.reader_epochs"),
     ("train", {"precision": "fp8"}, "train.precision"),
     ("train", {"cnn": {"batchnorm": "yes"}}, "train.cnn.batchnorm"),
     ("train", {"augment": {"styles": 1.5}}, "train.augment.styles: Input should be less than or equal to 1"),

@@ -30,7 +30,7 @@ SMALL = {
     "preprocess": {"train_limit": 3000, "test_limit": 500},
     "train": {"epochs": 2, "batch_size": 64, "precision": "float32",
               "cnn": {"filters": [8, 16], "batchnorm": True}},
-    "check": {"samples": 300, "epochs": 1},
+    "check": {"samples": 300, "epochs": 1, "reader_samples": 200, "reader_epochs": 1},
     "plots": {"dpi": 50},
     "wild": {"per_condition": 10, "blanks": 5, "uci": False},
     "numbers": {"count": 12, "blanks": 4},
@@ -150,7 +150,9 @@ def test_outputs(project, mnist_source):
     assert check_prov["params"]["samples"] == 300 and "check" in check_prov["outputs"]
     assert set(check_prov["data"]["inputs_sha256"]) == {"models/model.keras", "data/prepared/train.npz",
                                                        "data/prepared/val.npz"}
-    assert TFLiteClassifier(project / "models/model.tflite").columns == 11  # the digits, then the check
+    assert check["reader"]["samples"] == 200 and check["reader"]["epochs"] == 1 and "reader" in check_prov["outputs"]
+    # the digits, then the check, then the piece reader
+    assert TFLiteClassifier(project / "models/model.tflite").columns == 121
     for png in ("confusion_matrix", "training_curves", "test_predictions", "worst_errors", "train_samples"):
         assert (project / f"metrics/plots/{png}.png").stat().st_size > 1000
     wild = json.loads((project / "metrics/wild.json").read_text())

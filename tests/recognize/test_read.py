@@ -281,6 +281,34 @@ def test_a_narrow_piece_read_surely_is_cut_where_the_check_doubts_it_is_one_digi
     assert read_image(OneOrRing(), page(shapes=shapes), "10.png").number == "0"
 
 
+class OneOrRingReader:
+    """As OneOrRing, but its check never doubts, and it has the piece reader's columns: a piece
+    0.62-0.9 as wide as tall (a 1 touching a ring) is "10" to the reader (`pair`), or a 0."""
+
+    def __init__(self, pair: bool) -> None:
+        self.pair = pair
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        out = np.full((len(x), 121), 0.1 / 109, np.float32)
+        out[:, :10] = 0.1 / 9
+        for k, a in enumerate(x):
+            rows, cols = np.flatnonzero(a.max(axis=1) > 0.3), np.flatnonzero(a.max(axis=0) > 0.3)
+            aspect = (cols[-1] - cols[0] + 1) / (rows[-1] - rows[0] + 1)
+            d = 1 if aspect < 1 / 3 else 0
+            out[k, d] = 0.9
+            out[k, 10] = 0.95
+            out[k, 11 + (20 if self.pair and 0.62 <= aspect <= 0.9 else d)] = 0.9
+        return out
+
+
+def test_the_piece_reader_cuts_a_whole_it_reads_as_two_digits():
+    """A 1 touching a ring, no wider than one digit, read surely as a 0 and not doubted by the
+    check: the piece reader's "10" has it cut, and its "0" keeps it whole."""
+    shapes = [("line", [(150, 40), (150, 160)]), ("ellipse", [(151, 40), (226, 160)])]  # 80 x 120
+    assert read_image(OneOrRingReader(pair=True), page(shapes=shapes), "10.png").number == "10"
+    assert read_image(OneOrRingReader(pair=False), page(shapes=shapes), "10.png").number == "0"
+
+
 def test_the_check_column_is_not_a_digit_of_the_reading():
     reading = read_image(SureButChecked(), page(shapes=THREE), "three.png")
     assert reading.number == "444" and all(len(d.top) <= 3 and d.digit == 4 for d in reading.digits)

@@ -284,11 +284,13 @@ def fit_check(ex: Examples, epochs: int, batch_size: int = 128, verbose: int | s
                  val_auc=float(roc_auc_score(ex.y_val, pv)), seconds=time.perf_counter() - t0)
 
 
-def with_check(model: keras.Model, check: keras.Model) -> keras.Model:
+def with_check(model: keras.Model, check: keras.Model, reader: keras.Model | None = None) -> keras.Model:
     """One model: `model`'s ten digit probabilities, unchanged, then `check`'s probability that
-    the image is one digit, as an 11th column."""
+    the image is one digit, as an 11th column, then (with `reader`) the piece reader's
+    probabilities (`digits.pipeline.reader`: one digit, or two touching) as columns 11 on."""
     import keras
 
     inp = keras.Input((IMAGE_SIZE, IMAGE_SIZE), name="image")
-    out = keras.layers.Concatenate(name="digits_and_check")([model(inp), check(inp)])
+    heads = [model(inp), check(inp)] + ([reader(inp)] if reader is not None else [])
+    out = keras.layers.Concatenate(name="digits_and_check")(heads)
     return keras.Model(inp, out, name=f"{model.name}_with_check")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from digits import SEED
 from digits.errors import DigitsError
@@ -111,6 +111,16 @@ class CheckParams(_Section):
     seed: int = Field(default=SEED, strict=True)
     # processes that make its images; 0 = one per core (at most 4); the same images for any number
     workers: Annotated[int, Field(strict=True, ge=0, le=64)] = 0
+    # the piece reader (digits.pipeline.reader), fitted beside the check on this many examples
+    # (one digit or two touching); 0 = none. It needs the check (samples > 0).
+    reader_samples: Annotated[int, Field(strict=True, ge=0, le=1_000_000)] = 0
+    reader_epochs: Annotated[int, Field(strict=True, ge=1, le=100)] = 5
+
+    @model_validator(mode="after")
+    def _reader_needs_the_check(self) -> CheckParams:
+        if self.reader_samples and not self.samples:
+            raise ValueError("reader_samples > 0 needs the check too (samples > 0): its columns follow the check's")
+        return self
 
 
 class EvaluateParams(_Section):

@@ -64,7 +64,8 @@ from digits.recognize.normalize import (
 )
 
 # (N, 28, 28) float32 -> (N, 10) digit probabilities, or (N, 11): then the last column is the
-# model's "one digit?" check (digits.pipeline.check), which weighs candidate cuts
+# model's "one digit?" check (digits.pipeline.check), which weighs candidate cuts; or (N, 121):
+# then the piece reader's (digits.pipeline.reader) follow it, which weigh them too
 Classify = Callable[[np.ndarray], np.ndarray]
 
 GAP = 1.0  # pieces this close (working pixels) are one: less than for one digit, where 2 px
@@ -95,6 +96,8 @@ TYPICAL_SPAN = 1.4  # ... or this many of the line's typical (median) digit widt
 WIDTH_COST = 4.0  # ... pays this (log-probability) per line height beyond it
 DIGIT_COST = 0.6  # each digit read out of one piece pays this: more than a fragment's confidence gains
 CHECK_WEIGHT = 0.5  # each part adds this times the log of the model's "one digit?" check
+READER_WEIGHT = 1.0  # a piece read as one digit or two adds this times the piece reader's log-probability ...
+PAIR_WIDE = 2.2  # ... where it is at most this many line heights wide
 CROSSING = 0.5  # a cut's odds are multiplied by this for each stroke it crosses beyond one
 ALONG = 1.0  # a cut path pays 1 to enter a stroke, and this to run along one the piece's full height
 SLIVER = 0.25  # ... and a part narrower than THIN that reads as anything but 1 by this
@@ -503,15 +506,20 @@ def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
     ref = max(h, line_h)
     # This writer's usual width: wider than a line height's share when the line shows it.
     usual = USUAL_WIDTH * ref if typical is None else min(USUAL_WIDTH * ref, TYPICAL_SPAN * typical)
+    whole = _render(m) if w > MAYBE_TWO * ref else None
+    seen = np.asarray(classify(whole[None]), np.float64)[0] if whole is not None else None
+    # the piece reader's view of the whole piece, where the model has one and the piece could be a pair
+    pieces = seen[NUM_CLASSES + 1:] if seen is not None and seen.size > NUM_CLASSES + 1 and w <= PAIR_WIDE * ref \
+        else None
     if w <= min(NARROW * ref, usual):
         # Narrow enough for one digit; two touching narrow ones (a 1 and another) are too,
         # and then the classifier is unsure what the whole is, or sure of a digit the whole
-        # is not (a 1 touching a 4 read as a 4) where the check is not.
-        whole = _render(m) if w > MAYBE_TWO * ref else None
-        if whole is None:
+        # is not (a 1 touching a 4 read as a 4) where the check is not, or the reader reads a pair.
+        if seen is None:
             return [m]
-        out = np.asarray(classify(whole[None]))[0]
-        if float(np.max(out[:NUM_CLASSES])) >= UNSURE and (out.size == NUM_CLASSES or out[NUM_CLASSES] >= ONE_DIGIT):
+        checked = seen.size == NUM_CLASSES or seen[NUM_CLASSES] >= ONE_DIGIT
+        one = pieces is None or pieces[NUM_CLASSES:].sum() <= 0.5
+        if float(np.max(seen[:NUM_CLASSES])) >= UNSURE and checked and one:
             return [m]
     starts = _cut_starts(m, line_h)
     if not starts:
@@ -547,9 +555,11 @@ def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
     out = np.asarray(classify(np.stack([r for _, _, r, _, _ in images])), np.float64)
     read = _digit_scores(out)
     score: dict[tuple[int, int], float] = {}
+    digit: dict[tuple[int, int], int] = {}
     for (i, j, _, pw, over), p, v in zip(images, out[:, :NUM_CLASSES], read, strict=True):
         sliver = pw < THIN and int(p.argmax()) != 1
         score[(i, j)] = float(v) + (math.log(SLIVER) if sliver else 0.0) - WIDTH_COST * over
+        digit[(i, j)] = int(p.argmax())
     best = [-math.inf] * n
     back = [-1] * n
     best[0] = 0.0
@@ -561,11 +571,23 @@ def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
                     best[j], back[j] = v, i
     if best[-1] == -math.inf:
         return [m]
-    out, j = [], n - 1
+    path, j = [], n - 1
     while j > 0:
-        out.append(segs[(back[j], j)])
+        path.append((back[j], j))
         j = back[j]
-    return out[::-1]
+    path = path[::-1]
+    if pieces is not None and len(path) <= 2:
+        # One digit or two: each such reading again, with what the reader makes of the whole
+        # piece as one more expert's log-probability (a 1 touching an 8 is "18" to it).
+        def weighed(parts: list[tuple[int, int]]) -> float:
+            cls = digit[parts[0]] if len(parts) == 1 else \
+                NUM_CLASSES + NUM_CLASSES * digit[parts[0]] + digit[parts[1]]
+            cuts = sum(cut_cost[a] for a, _ in parts)
+            return sum(score[q] for q in parts) + cuts + READER_WEIGHT * math.log(max(float(pieces[cls]), 1e-6))
+
+        readings = [[(0, n - 1)]] + [[(0, k), (k, n - 1)] for k in range(1, n - 1)]
+        path = max((r for r in readings if all(q in score for q in r)), key=weighed, default=path)
+    return [segs[q] for q in path]
 
 
 Box = tuple[int, int, int, int]  # top, left, bottom, right (exclusive), working pixels
