@@ -506,11 +506,11 @@ def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
     ref = max(h, line_h)
     # This writer's usual width: wider than a line height's share when the line shows it.
     usual = USUAL_WIDTH * ref if typical is None else min(USUAL_WIDTH * ref, TYPICAL_SPAN * typical)
-    whole = _render(m) if w > MAYBE_TWO * ref else None
+    # The whole piece is read where it may be two digits and still a pair: the narrow test
+    # below, and the piece reader's view of it (where the model has one).
+    whole = _render(m) if MAYBE_TWO * ref < w <= PAIR_WIDE * ref else None
     seen = np.asarray(classify(whole[None]), np.float64)[0] if whole is not None else None
-    # the piece reader's view of the whole piece, where the model has one and the piece could be a pair
-    pieces = seen[NUM_CLASSES + 1:] if seen is not None and seen.size > NUM_CLASSES + 1 and w <= PAIR_WIDE * ref \
-        else None
+    pieces = seen[NUM_CLASSES + 1:] if seen is not None and seen.size > NUM_CLASSES + 1 else None
     if w <= min(NARROW * ref, usual):
         # Narrow enough for one digit; two touching narrow ones (a 1 and another) are too,
         # and then the classifier is unsure what the whole is, or sure of a digit the whole
