@@ -94,19 +94,21 @@ def main() -> None:
             print(f"check: piece reader, {read.samples:,} examples, {read.epochs} epochs in {read.seconds:.0f} s: "
                   f"validation single digits {read.val_single_accuracy:.4f}, touching pairs "
                   f"{read.val_pair_accuracy:.4f}, one or two {read.val_count_accuracy:.4f}")
-        model = with_check(model, check.model, None if read is None else read.model)
-    size = export_tflite(model, args.tflite)
+        model = with_check(model, check.model)
+    size = export_tflite(model, args.tflite, pieces=None if read is None else read.model)
     outputs = {"digits": "columns 0-9: the probability of each digit"}
     if fit:
         outputs["check"] = "column 10: the probability that the image is one whole digit"
     if "reader" in fit:
-        outputs["reader"] = ("columns 11-120: the piece reader's probabilities, one digit d (11 + d) or two "
-                             "touching digits a, b (21 + 10a + b)")
+        outputs["reader"] = ("signature 'read_piece' (the digits and the check are 'classify'): the piece "
+                             "reader's 110 probabilities, one digit d (column d) or two touching digits a, b "
+                             "(column 10 + 10a + b)")
     write_json(args.provenance, provenance(params=p.model_dump(), inputs=[args.model, args.train, args.val],
                                            extra={"outputs": outputs, "check_fit": fit}))
     # no wall time: metrics must be identical when the params are
     write_json(args.metrics, fit or {"samples": 0})
-    print(f"check: wrote {args.tflite} ({size:,} B, {model.output_shape[-1]} columns), "
+    reader = ", and the piece reader's 110 as a signature of their own" if "reader" in fit else ""
+    print(f"check: wrote {args.tflite} ({size:,} B, {model.output_shape[-1]} columns{reader}), "
           f"{args.provenance}, {args.metrics}")
 
 

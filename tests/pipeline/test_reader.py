@@ -8,7 +8,7 @@ import pytest
 
 from digits.errors import DigitsError
 from digits.pipeline import reader
-from digits.recognize.tflite import MODEL_COLUMNS, PIECE_CLASSES
+from digits.recognize.tflite import MODEL_COLUMNS, PIECE_CLASSES, pair_class
 
 
 def bars(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -23,7 +23,7 @@ def bars(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_pair_classes_follow_the_ten_digits():
-    assert reader.pair_class(0, 0) == 10 and reader.pair_class(1, 8) == 28 and reader.pair_class(9, 9) == 109
+    assert pair_class(0, 0) == 10 and pair_class(1, 8) == 28 and pair_class(9, 9) == 109
     assert reader.CLASSES == PIECE_CLASSES == 110 and MODEL_COLUMNS[-1] == 10 + 1 + 110
 
 
@@ -58,7 +58,7 @@ def test_the_examples_are_made_without_tensorflow_and_the_same_in_two_processes(
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
-def test_the_reader_joins_the_model_as_columns_11_on_and_reads_pairs(tmp_path):
+def test_the_reader_is_exported_as_its_own_signature_and_reads_pairs(tmp_path):
     pytest.importorskip("keras")
     from digits.pipeline.check import fit_check, make_examples, with_check
     from digits.pipeline.export import export_tflite
@@ -77,12 +77,25 @@ def test_the_reader_joins_the_model_as_columns_11_on_and_reads_pairs(tmp_path):
     assert fitted.val_count_accuracy > 0.8 and fitted.val_single_accuracy > 0.6
     model = build_cnn(filters=[4, 8], convs_per_block=1, batchnorm=False, dense=0, dropout=0.0)
     check = fit_check(make_examples(x, x[:50], samples=100, seed=3), epochs=1, verbose=0)
-    joined = with_check(model, check.model, fitted.model)
-    out = joined.predict(vx, verbose=0)
-    assert out.shape == (120, 121)
-    np.testing.assert_allclose(out[:, :10], model.predict(vx, verbose=0), atol=1e-6)
-    np.testing.assert_allclose(out[:, 11:], fitted.model.predict(vx, verbose=0), atol=1e-6)
-    export_tflite(joined, tmp_path / "m.tflite")
+    joined = with_check(model, check.model)
+    assert joined.output_shape == (None, 11)
+    export_tflite(joined, tmp_path / "m.tflite", pieces=fitted.model)
     lite = TFLiteClassifier(tmp_path / "m.tflite")
-    assert lite.columns == 121 and classify(lite, vx, check=True).shape == (120, 121)
+    # the digits and the check in one signature, the reader in the other: the same numbers as Keras
+    assert lite.columns == 11 and lite.reads_pieces
+    np.testing.assert_allclose(lite.predict(vx), joined.predict(vx, verbose=0), atol=1e-5)
+    pieces = lite.predict_pieces(vx)
+    assert pieces.shape == (120, 110)
+    np.testing.assert_allclose(pieces, fitted.model.predict(vx, verbose=0), atol=1e-5)
+    assert (pieces.argmax(axis=1) == fitted.model.predict(vx, verbose=0).argmax(axis=1)).all()
+    # batches of any size, in any order: the runner resizes its input as the batch changes
+    np.testing.assert_allclose(lite.predict_pieces(vx[:1]), pieces[:1], atol=1e-6)
+    np.testing.assert_allclose(lite.predict(vx[:7]), lite.predict(vx)[:7], atol=1e-6)
+    assert classify(lite, vx, check=True).shape == (120, 11)
     assert classify(lite, vx).shape == (120, 10)  # what `digits predict` sees: the digits only
+    # a model exported without the reader has no second signature
+    export_tflite(joined, tmp_path / "plain.tflite")
+    plain = TFLiteClassifier(tmp_path / "plain.tflite")
+    assert plain.columns == 11 and not plain.reads_pieces
+    with pytest.raises(DigitsError, match="no piece reader"):
+        plain.predict_pieces(vx)

@@ -282,13 +282,18 @@ def test_a_narrow_piece_read_surely_is_cut_where_the_check_doubts_it_is_one_digi
 
 
 class OneOrRingReader:
-    """As OneOrRing, but its check never doubts, and it has the piece reader's columns: a piece
-    0.62-0.9 as wide as tall (a 1 touching a ring) is "10" to the reader (`pair`), or a 0."""
+    """As OneOrRing, but its check never doubts, and it has the piece reader: a piece 0.62-0.9
+    as wide as tall (a 1 touching a ring) is "10" to the reader (`pair`), or a 0. As the models
+    exported now have it (`predict_pieces`, a signature of its own), or (`columns`) as those
+    exported before, in columns 11-120 of one output."""
 
-    def __init__(self, pair: bool) -> None:
+    def __init__(self, pair: bool, columns: bool = False) -> None:
         self.pair = pair
+        self.reads_pieces = not columns
+        self.columns = columns
+        self.pieces_read = 0
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def _both(self, x: np.ndarray) -> np.ndarray:
         out = np.full((len(x), 121), 0.1 / 109, np.float32)
         out[:, :10] = 0.1 / 9
         for k, a in enumerate(x):
@@ -300,13 +305,24 @@ class OneOrRingReader:
             out[k, 11 + (20 if self.pair and 0.62 <= aspect <= 0.9 else d)] = 0.9
         return out
 
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self._both(x) if self.columns else self._both(x)[:, :11]
 
-def test_the_piece_reader_cuts_a_whole_it_reads_as_two_digits():
+    def predict_pieces(self, x: np.ndarray) -> np.ndarray:
+        self.pieces_read += len(x)
+        return self._both(x)[:, 11:]
+
+
+@pytest.mark.parametrize("columns", [False, True], ids=["signature", "columns"])
+def test_the_piece_reader_cuts_a_whole_it_reads_as_two_digits(columns):
     """A 1 touching a ring, no wider than one digit, read surely as a 0 and not doubted by the
     check: the piece reader's "10" has it cut, and its "0" keeps it whole."""
     shapes = [("line", [(150, 40), (150, 160)]), ("ellipse", [(151, 40), (226, 160)])]  # 80 x 120
-    assert read_image(OneOrRingReader(pair=True), page(shapes=shapes), "10.png").number == "10"
-    assert read_image(OneOrRingReader(pair=False), page(shapes=shapes), "10.png").number == "0"
+    pair, one = OneOrRingReader(pair=True, columns=columns), OneOrRingReader(pair=False, columns=columns)
+    assert read_image(pair, page(shapes=shapes), "10.png").number == "10"
+    assert read_image(one, page(shapes=shapes), "10.png").number == "0"
+    # the reader is asked about the whole piece only, not about every candidate cut
+    assert pair.pieces_read == (0 if columns else 1)
 
 
 def test_the_check_column_is_not_a_digit_of_the_reading():

@@ -284,13 +284,12 @@ def fit_check(ex: Examples, epochs: int, batch_size: int = 128, verbose: int | s
                  val_auc=float(roc_auc_score(ex.y_val, pv)), seconds=time.perf_counter() - t0)
 
 
-def with_check(model: keras.Model, check: keras.Model, reader: keras.Model | None = None) -> keras.Model:
+def with_check(model: keras.Model, check: keras.Model) -> keras.Model:
     """One model: `model`'s ten digit probabilities, unchanged, then `check`'s probability that
-    the image is one digit, as an 11th column, then (with `reader`) the piece reader's
-    probabilities (`digits.pipeline.reader`: one digit, or two touching) as columns 11 on."""
+    the image is one digit, as an 11th column. (The piece reader is exported beside it, as a
+    signature of its own: `digits.pipeline.export`.)"""
     import keras
 
     inp = keras.Input((IMAGE_SIZE, IMAGE_SIZE), name="image")
-    heads = [model(inp), check(inp)] + ([reader(inp)] if reader is not None else [])
-    out = keras.layers.Concatenate(name="digits_and_check")(heads)
+    out = keras.layers.Concatenate(name="digits_and_check")([model(inp), check(inp)])
     return keras.Model(inp, out, name=f"{model.name}_with_check")

@@ -26,7 +26,7 @@ import numpy as np
 from digits import IMAGE_SIZE, NUM_CLASSES
 from digits.errors import DigitsError
 from digits.pipeline.parallel import in_workers
-from digits.recognize.tflite import PIECE_CLASSES
+from digits.recognize.tflite import PIECE_CLASSES, pair_class
 
 if TYPE_CHECKING:  # TensorFlow only where the network is built: the examples are made in forked processes
     import keras
@@ -35,11 +35,6 @@ CLASSES = PIECE_CLASSES  # one digit, or a pair
 SINGLE = 0.25  # share of the examples that are one digit
 CHUNKS = 8  # made in this many parts, each with its own generator: the same for any number of processes
 LABEL_SMOOTHING = 0.1
-
-
-def pair_class(a: int, b: int) -> int:
-    """The class of digits a and b touching, a on the left."""
-    return NUM_CLASSES + NUM_CLASSES * a + b
 
 
 def example(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int] | None:

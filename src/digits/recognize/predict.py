@@ -40,7 +40,10 @@ U = TypeVar("U")
 
 
 class Model(Protocol):
-    """Anything mapping float32 (N, 28, 28) images in [0, 1] to (N, 10) probabilities."""
+    """Anything mapping float32 (N, 28, 28) images in [0, 1] to (N, 10) probabilities.
+
+    A model with the piece reader as its own signature (`digits.recognize.tflite`) also has
+    `reads_pieces` True and `predict_pieces(x)`, which `digits read` uses on whole pieces."""
 
     def predict(self, x: np.ndarray) -> np.ndarray: ...
 

@@ -114,7 +114,12 @@ def read_image(model: Model, image: Image.Image, name: str = "image",
         def classify(x: np.ndarray) -> np.ndarray:
             return _valid(model_classify(model, x, check=True))
 
-        lines = segment_lines(grey, classify)
+        read_pieces = None
+        if getattr(model, "reads_pieces", False):  # the piece reader as its own signature (Model)
+            def read_pieces(x: np.ndarray) -> np.ndarray:
+                return _valid(model.predict_pieces(x))
+
+        lines = segment_lines(grey, classify, read_pieces)
         found = [d for line in lines for d in line]
         probs = classify(np.stack([d.image for d in found]))[:, :NUM_CLASSES]
     except DigitsError as exc:

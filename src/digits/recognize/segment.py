@@ -62,11 +62,16 @@ from digits.recognize.normalize import (
     draw,
     to_mnist,
 )
+from digits.recognize.tflite import pair_class
 
 # (N, 28, 28) float32 -> (N, 10) digit probabilities, or (N, 11): then the last column is the
-# model's "one digit?" check (digits.pipeline.check), which weighs candidate cuts; or (N, 121):
-# then the piece reader's (digits.pipeline.reader) follow it, which weigh them too
+# model's "one digit?" check (digits.pipeline.check), which weighs candidate cuts; or (N, 121),
+# from a model exported before the reader had its own signature: then the piece reader's
+# probabilities follow, as ReadPieces gives them
 Classify = Callable[[np.ndarray], np.ndarray]
+# (N, 28, 28) float32 -> (N, 110): the piece reader's (digits.pipeline.reader) probabilities of
+# one digit or two touching ones (`tflite.pair_class`), which weigh the cuts of a whole piece too
+ReadPieces = Callable[[np.ndarray], np.ndarray]
 
 GAP = 1.0  # pieces this close (working pixels) are one: less than for one digit, where 2 px
 #            joins a hairline's dashes, since here it would also join neighbouring digits
@@ -489,7 +494,7 @@ def _cut_starts(m: np.ndarray, line_h: float) -> list[int]:
 
 
 def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
-                 typical: float | None = None) -> list[np.ndarray]:
+                 typical: float | None = None, read_pieces: ReadPieces | None = None) -> list[np.ndarray]:
     """The digit masks in one piece (its own box's mask; each part the same shape), left to right.
 
     A piece no wider than NARROW line heights is one digit unless it is wider than MAYBE_TWO
@@ -510,7 +515,11 @@ def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
     # below, and the piece reader's view of it (where the model has one).
     whole = _render(m) if MAYBE_TWO * ref < w <= PAIR_WIDE * ref else None
     seen = np.asarray(classify(whole[None]), np.float64)[0] if whole is not None else None
-    pieces = seen[NUM_CLASSES + 1:] if seen is not None and seen.size > NUM_CLASSES + 1 else None
+    pieces = None
+    if seen is not None and seen.size > NUM_CLASSES + 1:
+        pieces = seen[NUM_CLASSES + 1:]
+    elif seen is not None and read_pieces is not None:
+        pieces = np.asarray(read_pieces(whole[None]), np.float64)[0]
     if w <= min(NARROW * ref, usual):
         # Narrow enough for one digit; two touching narrow ones (a 1 and another) are too,
         # and then the classifier is unsure what the whole is, or sure of a digit the whole
@@ -580,8 +589,7 @@ def _split_piece(m: np.ndarray, line_h: float, classify: Classify,
         # One digit or two: each such reading again, with what the reader makes of the whole
         # piece as one more expert's log-probability (a 1 touching an 8 is "18" to it).
         def weighed(parts: list[tuple[int, int]]) -> float:
-            cls = digit[parts[0]] if len(parts) == 1 else \
-                NUM_CLASSES + NUM_CLASSES * digit[parts[0]] + digit[parts[1]]
+            cls = digit[parts[0]] if len(parts) == 1 else pair_class(digit[parts[0]], digit[parts[1]])
             cuts = sum(cut_cost[a] for a, _ in parts)
             return sum(score[q] for q in parts) + cuts + READER_WEIGHT * math.log(max(float(pieces[cls]), 1e-6))
 
@@ -596,12 +604,13 @@ Box = tuple[int, int, int, int]  # top, left, bottom, right (exclusive), working
 Parts = list[tuple[np.ndarray, Box, np.ndarray | None]]
 
 
-def _segment_working(x: np.ndarray, crop: bool, classify: Classify) -> list[tuple[float, float, Parts]]:
+def _segment_working(x: np.ndarray, crop: bool, classify: Classify,
+                     read_pieces: ReadPieces | None) -> list[tuple[float, float, Parts]]:
     """The line's digits as written, and where the writing leans more than UPRIGHT_DEG, also
     as found with it set upright: each (lean, offset of `_upright`, the parts of `_parts`)."""
     line = _line_pieces(x, crop)
     x, labels, boxes, keep, line_h, med = line
-    readings = [(0.0, 0.0, _parts(*line, classify))]
+    readings = [(0.0, 0.0, _parts(*line, classify, read_pieces))]
     tall = [i for i in keep if boxes[i, 2] - boxes[i, 0] >= DIGIT_HEIGHT * line_h]
     lean = _writing_slant(labels, tall, line_h)
     if abs(math.degrees(math.atan(lean))) > UPRIGHT_DEG:
@@ -613,12 +622,12 @@ def _segment_working(x: np.ndarray, crop: bool, classify: Classify) -> list[tupl
         x = np.where(cv2.dilate(others.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0, med, x)
         upright, offset = _upright(x, lean, med)
         with contextlib.suppress(DigitsError):  # nothing upright to read: as written it is
-            readings.append((lean, offset, _parts(*_line_pieces(upright, crop), classify)))
+            readings.append((lean, offset, _parts(*_line_pieces(upright, crop), classify, read_pieces)))
     return readings
 
 
 def _parts(x: np.ndarray, labels: np.ndarray, boxes: np.ndarray, keep: list[int], line_h: float, med: float,
-           classify: Classify) -> Parts:
+           classify: Classify, read_pieces: ReadPieces | None) -> Parts:
     """Digit masks (full-size, working pixels) with their boxes, left to right, and for a
     blurred digit that is a piece of its own its grey levels (`normalize._soft`)."""
     # a hyphen, a decimal point or a comma between the digits is no digit: the number is its digits
@@ -640,7 +649,7 @@ def _parts(x: np.ndarray, labels: np.ndarray, boxes: np.ndarray, keep: list[int]
         digit[top:bottom, left:right] = np.isin(labels[top:bottom, left:right], np.asarray(g) + 1)
         around = (top, left, bottom, right)
         sharp, (top, left, bottom, right) = _half_maximum(x, digit, med, around)
-        parts = _split_piece(sharp[top:bottom, left:right], line_h, classify, typical)
+        parts = _split_piece(sharp[top:bottom, left:right], line_h, classify, typical, read_pieces)
         # Touching digits cut apart are drawn from their masks: the cut runs through the mask.
         soft = _soft(x, digit, med, around, sharp, (top, left, bottom, right)) if len(parts) == 1 else None
         for part in parts:
@@ -654,10 +663,12 @@ def _parts(x: np.ndarray, labels: np.ndarray, boxes: np.ndarray, keep: list[int]
     return out
 
 
-def segment(grey: np.ndarray, classify: Classify) -> list[Digit]:
+def segment(grey: np.ndarray, classify: Classify, read_pieces: ReadPieces | None = None) -> list[Digit]:
     """The digits of one handwritten line in a greyscale image, left to right.
 
-    `classify` scores candidate cuts of touching digits. DigitsError if there is no digit,
+    `classify` scores candidate cuts of touching digits, and `read_pieces` (the piece reader,
+    where the model has it as its own signature) whole pieces that may be two touching digits.
+    DigitsError if there is no digit,
     or more than one line.
     """
     if grey.size == 0 or float(np.ptp(grey)) < MIN_CONTRAST:
@@ -691,7 +702,7 @@ def segment(grey: np.ndarray, classify: Classify) -> list[Digit]:
         frame.centre_out = (turned.shape[1] / 2, turned.shape[0] / 2)
         x, crop = turned, False
     try:
-        readings = _segment_working(x, crop, classify)
+        readings = _segment_working(x, crop, classify, read_pieces)
     except _SeveralLines as lines:  # seen only at the original resolution or turned level: no rows to give
         raise DigitsError(str(lines)) from None
     # As written, or set upright where the writing leans: whichever reads better.
@@ -722,7 +733,8 @@ def _digit_scores(out: np.ndarray) -> np.ndarray:
     return score
 
 
-def segment_lines(grey: np.ndarray, classify: Classify, _depth: int = 0) -> list[list[Digit]]:
+def segment_lines(grey: np.ndarray, classify: Classify, read_pieces: ReadPieces | None = None,
+                  _depth: int = 0) -> list[list[Digit]]:
     """The digits of each handwritten line in a greyscale image (a column of a ledger, a
     list of numbers), top to bottom, each left to right; one line as `segment` reads it.
 
@@ -734,7 +746,7 @@ def segment_lines(grey: np.ndarray, classify: Classify, _depth: int = 0) -> list
     (the message of `segment`), more than MAX_LINES, or a line that cannot be read (which
     one is said)."""
     try:
-        return [segment(grey, classify)]
+        return [segment(grey, classify, read_pieces)]
     except _SeveralLines as found:
         rows = found.rows
         if len(rows) < 2 or _depth >= 2:
@@ -746,7 +758,7 @@ def segment_lines(grey: np.ndarray, classify: Classify, _depth: int = 0) -> list
         y0 = 0 if k == 0 else int((rows[k - 1][1] + top) / 2)
         y1 = grey.shape[0] if k == len(rows) - 1 else int(math.ceil((bottom + rows[k + 1][0]) / 2))
         try:
-            found_lines = segment_lines(grey[y0:y1], classify, _depth + 1)
+            found_lines = segment_lines(grey[y0:y1], classify, read_pieces, _depth + 1)
         except DigitsError as exc:
             if str(exc).startswith("no digits found"):
                 continue  # a stray mark above, below or between the lines: no line

@@ -81,10 +81,16 @@ class SerialModel:
     def __init__(self, model: Model) -> None:
         self._model = model
         self._lock = threading.Lock()
+        self.reads_pieces = bool(getattr(model, "reads_pieces", False))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         with self._lock:
             return np.array(self._model.predict(x), copy=True)
+
+    def predict_pieces(self, x: np.ndarray) -> np.ndarray:
+        """The piece reader's probabilities (`Model`), under the same lock."""
+        with self._lock:
+            return np.array(self._model.predict_pieces(x), copy=True)
 
 
 class UploadError(Exception):
