@@ -20,7 +20,7 @@ redrawn along their centre line with another pen (`numbers.draw_digits`, the fir
 `numbers.compose`), which makes some digits harder to read and turns a few into other shapes
 (a loop MNIST's bold stroke filled in collapses to a line). Each redrawn digit is drawn alone,
 as the recogniser draws a part it found (the ink mask brought to MNIST's stroke width and fit,
-`normalize.to_mnist`), with no page, noise or neighbours: what is still lost there is lost to
+`draw.to_mnist`), with no page, noise or neighbours: what is still lost there is lost to
 the classifier, whatever the segmentation does.
 """
 
@@ -39,7 +39,7 @@ from digits.loading import resolve_model_path
 from digits.pipeline import numbers, parallel
 from digits.pipeline.data import load_split
 from digits.pipeline.params import load_section
-from digits.recognize.normalize import to_mnist
+from digits.recognize.draw import to_mnist
 from digits.recognize.predict import classify
 from digits.recognize.tflite import TFLiteClassifier
 

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from digits.errors import DigitsError
+from digits.recognize.draw import DISC_BY_DISTANCE
 from digits.recognize.normalize import (
-    DISC_BY_DISTANCE,
     _dilate,
     _label,
     _rank_filter,

@@ -14,7 +14,7 @@ segmenter goes wrong:
 Both classes are drawn from the same digits and the same ways: MNIST-style (ink fit into
 20x20, centred by mass in 28x28), a share of the digits first redrawn along their centre
 line with another pen (`wild.coverage`), and a share of the images drawn as the recogniser
-draws a candidate part (a binary mask brought to MNIST's stroke width, `normalize.to_mnist`),
+draws a candidate part (a binary mask brought to MNIST's stroke width, `draw.to_mnist`),
 so that nothing but "one digit or not" tells the classes apart. The `check` stage joins it
 to the trained digit network: the exported model maps (N, 28, 28) to (N, 11), the ten digit
 probabilities (the network's own, unchanged), then the probability that the image is one digit.
@@ -133,9 +133,9 @@ def with_pens(images: np.ndarray, rng: np.random.Generator, share: float = PEN) 
 
 def as_cut(a: np.ndarray) -> np.ndarray:
     """`a` (28, 28) drawn as the recogniser draws a candidate part: its ink as a binary mask
-    at UPSCALE times the size, brought to MNIST's stroke width and fit (`normalize.to_mnist`);
+    at UPSCALE times the size, brought to MNIST's stroke width and fit (`draw.to_mnist`);
     `a` itself if nothing is left to draw."""
-    from digits.recognize.normalize import to_mnist
+    from digits.recognize.draw import to_mnist
 
     side = IMAGE_SIZE * UPSCALE
     mask = np.asarray(Image.fromarray(a, "F").resize((side, side), Image.Resampling.BILINEAR)) > 0.4

@@ -10,7 +10,7 @@ Its examples are made from training digits as the numbers benchmark writes a num
 (`numbers.compose`: one pen for both digits, sizes within 12 %, the baseline wavering, the
 pair pushed until their strokes touch, ink to ink), then drawn as the recogniser draws a
 piece it found: the ink (coverage at least a half) brought to MNIST's stroke width and fit
-into 20x20 (`normalize.to_mnist`). A quarter are single digits written the same way. The
+into 20x20 (`draw.to_mnist`). A quarter are single digits written the same way. The
 `check` stage fits it and exports its 110 probabilities as columns 11-120 of the model.
 """
 
@@ -42,7 +42,7 @@ def example(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) ->
     its class), or None when the digits drew nothing to read (a pair whose strokes the boxes
     kept from touching, a blot)."""
     from digits.pipeline.numbers import compose
-    from digits.recognize.normalize import to_mnist
+    from digits.recognize.draw import to_mnist
 
     if rng.random() < SINGLE:
         i = int(rng.integers(len(images)))

@@ -21,7 +21,7 @@ the cuts above run top to bottom: where the shear under which the digits are nar
 reading the classifier is surer of (`_digit_scores`, as the cuts are weighed) wins.
 
 Small lines in a large photo are looked at again at the original resolution, as for one digit.
-Each digit is drawn MNIST-style as one digit is (`normalize.draw`: a blurred one from its grey
+Each digit is drawn MNIST-style as one digit is (`draw.draw`: a blurred one from its grey
 levels, unless it was cut from touching digits: the cut runs through the mask).
 """
 
@@ -38,6 +38,7 @@ from PIL import Image
 
 from digits import NUM_CLASSES
 from digits.errors import DigitsError
+from digits.recognize.draw import draw, to_mnist
 from digits.recognize.normalize import (
     FLAT,
     HYSTERESIS,
@@ -59,8 +60,6 @@ from digits.recognize.normalize import (
     _soft,
     _to_working,
     _without_lines,
-    draw,
-    to_mnist,
 )
 from digits.recognize.tflite import pair_class
 
