@@ -428,7 +428,35 @@ def test_otsu_counts_as_opencvs_histogram_did() -> None:
         v = rng.normal(rng.uniform(0, 255), rng.uniform(1, 80), int(rng.integers(1, 5000))).astype(np.float32)
         v[rng.random(v.size) < 0.3] = rng.choice([-3.5, -0.5, 0.0, 255.99998, 256.0, 300.0])
         assert _otsu(v) == reference(v)
+        # from sorted values (`_otsu_background`: the sort the background's medians need), the
+        # same, float64 values included (rounded to float32 as binning rounds them)
+        assert _otsu(np.sort(v), presorted=True) == reference(v)
+        assert _otsu(np.sort(v.astype(np.float64) + 1e-9), presorted=True) == reference(v.astype(np.float64) + 1e-9)
     assert _otsu(np.array([], np.float32)) == reference(np.array([], np.float32)) == 0.0
+    assert _otsu(np.array([], np.float32), presorted=True) == 0.0
+
+
+def test_the_ink_side_is_judged_from_the_log_of_the_sorted_extremes() -> None:
+    """`_dark_ink` takes the log of only the few sorted values it uses: the same answer as the
+    log of every pixel, sorted."""
+    from digits.recognize.normalize import _dark_ink
+
+    def reference(x: np.ndarray) -> bool:
+        v = np.sort(np.log(x + 16.0).ravel())
+        n = max(1, min(20 + v.size // 2000, v.size // 3))
+        med = float(v[v.size // 2])
+        return med - float(v[:n].mean()) > float(v[-n:].mean()) - med
+
+    rng = np.random.default_rng(5)
+    answers = set()
+    for _ in range(200):
+        h, w = (int(k) for k in rng.integers(2, 120, size=2))
+        x = rng.uniform(0, 255, (h, w)).astype(np.float32)
+        m = rng.random((h, w)) < rng.uniform(0.001, 0.4)
+        x[m] = rng.uniform(0, 255)  # a mark darker or lighter than most of the image
+        answers.add(_dark_ink(x))
+        assert _dark_ink(x) == reference(x)
+    assert answers == {True, False}
 
 
 def test_the_boxes_of_pieces_thinned_after_labelling_are_found_either_way() -> None:

@@ -49,12 +49,11 @@ from digits.recognize.normalize import (
     RULE_WIDER,
     WORK_MIN,
     Pieces,
-    _background,
     _frames,
     _half_maximum,
     _ink_map,
     _not_ink,
-    _otsu,
+    _otsu_background,
     _pieces,
     _side,
     _soft,
@@ -782,8 +781,7 @@ def _without_ruled_lines(x: np.ndarray) -> np.ndarray:
     then read as two lines of digits, or as other digits)."""
     h, w = x.shape
     # the faint-ink threshold of `_pieces`: a line fainter than the digits still joins them
-    otsu = _otsu(x)
-    med, sigma = _background(x, otsu)
+    otsu, med, sigma = _otsu_background(x)
     mask = x > max(HYSTERESIS * max(otsu, med + NOISE_SIGMAS * sigma), med + NOISE_SIGMAS / 2 * sigma)
     thick = max(2, round(LINE_THICK * h))
     out = x.copy()
