@@ -383,8 +383,14 @@ def test_serial_model_keeps_threads_off_each_others_interpreter_calls():
     xs = [normalize(load_image(REAL / "images" / n))[None] for n in SAMPLE]
     want = [model.predict(x) for x in xs]
     served = SerialModel(model)
+    # the piece reader is another signature of the same interpreter: its calls take the lock too
+    pieces = getattr(model, "reads_pieces", False)
+    assert served.reads_pieces == pieces
+    want_pieces = [model.predict_pieces(x) for x in xs] if pieces else []
 
     def check(i: int) -> bool:
+        if pieces and i % 2:
+            return np.array_equal(served.predict_pieces(xs[i % len(xs)]), want_pieces[i % len(xs)])
         return np.array_equal(served.predict(xs[i % len(xs)]), want[i % len(xs)])
 
     with ThreadPoolExecutor(8) as pool:
