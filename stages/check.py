@@ -33,13 +33,13 @@ def main() -> None:
     x_train, y_train = load_split(args.train, f"check in {args.train}")
     x_val, y_val = load_split(args.val, f"check in {args.val}")
     keras_archive(args.model)  # a missing or broken model is refused before a minute of images
+    from digits.pipeline.parallel import worker_count
+
+    workers = worker_count(p.workers)
     ex = None
     if p.samples:
         # the images first, in forked processes, before TensorFlow starts its threads
         from digits.pipeline.check import make_examples
-        from digits.pipeline.parallel import worker_count
-
-        workers = worker_count(p.workers)
 
         def shown(which: str, done: int, parts: int) -> None:
             print(f"check: {which} images, {done} of {parts} parts made", flush=True)
@@ -50,9 +50,6 @@ def main() -> None:
     pieces = None
     if p.reader_samples:
         from digits.pipeline import reader as piece_reader
-        from digits.pipeline.parallel import worker_count
-
-        workers = worker_count(p.workers)
 
         def made(which: str) -> Callable[[int, int], None]:
             return lambda done, parts: print(f"check: piece reader's {which} examples, {done} of {parts} parts made",

@@ -135,17 +135,11 @@ def as_cut(a: np.ndarray) -> np.ndarray:
     """`a` (28, 28) drawn as the recogniser draws a candidate part: its ink as a binary mask
     at UPSCALE times the size, brought to MNIST's stroke width and fit (`draw.to_mnist`);
     `a` itself if nothing is left to draw."""
-    from digits.recognize.draw import to_mnist
+    from digits.recognize.draw import mask_to_mnist
 
     side = IMAGE_SIZE * UPSCALE
-    mask = np.asarray(Image.fromarray(a, "F").resize((side, side), Image.Resampling.BILINEAR)) > 0.4
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
-        return a
-    try:
-        return to_mnist(mask, (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1))
-    except DigitsError:
-        return a
+    drawn = mask_to_mnist(np.asarray(Image.fromarray(a, "F").resize((side, side), Image.Resampling.BILINEAR)) > 0.4)
+    return a if drawn is None else drawn
 
 
 CHUNKS = 8  # the examples are made in up to this many parts, each from its own digits with a

@@ -11,7 +11,8 @@ Its examples are made from training digits as the numbers benchmark writes a num
 pair pushed until their strokes touch, ink to ink), then drawn as the recogniser draws a
 piece it found: the ink (coverage at least a half) brought to MNIST's stroke width and fit
 into 20x20 (`draw.to_mnist`). A quarter are single digits written the same way. The
-`check` stage fits it and exports its 110 probabilities as columns 11-120 of the model.
+`check` stage fits it and exports it beside the model, as a signature of its own
+(`digits.pipeline.export`).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def example(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) ->
     its class), or None when the digits drew nothing to read (a pair whose strokes the boxes
     kept from touching, a blot)."""
     from digits.pipeline.numbers import compose
-    from digits.recognize.draw import to_mnist
+    from digits.recognize.draw import mask_to_mnist
 
     if rng.random() < SINGLE:
         i = int(rng.integers(len(images)))
@@ -54,15 +55,8 @@ def example(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) ->
         if not touched:
             return None
         label = pair_class(int(labels[i]), int(labels[j]))
-    ink = cov >= 0.5
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    if rows.size == 0:
-        return None
-    try:
-        drawn = to_mnist(ink, (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1))
-    except DigitsError:
-        return None
-    return drawn, label
+    drawn = mask_to_mnist(cov >= 0.5)
+    return None if drawn is None else (drawn, label)
 
 
 _STATE: dict = {}  # worker state, set once per process by _init (fork: the digits are shared)

@@ -148,3 +148,15 @@ def to_mnist(mask: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         raise DigitsError("no digit found")
     # Shrinking the binary drawing by BOX averaging gives MNIST's anti-aliased grey edges.
     return _place(fine[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(np.float32))
+
+
+def mask_to_mnist(mask: np.ndarray) -> np.ndarray | None:
+    """`to_mnist` of all the ink in `mask` (its box found here); None where it holds no ink, or
+    only a blot. How the check's and the piece reader's training examples are drawn."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    try:
+        return to_mnist(mask, (int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1))
+    except DigitsError:
+        return None
