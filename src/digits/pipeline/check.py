@@ -199,19 +199,26 @@ def examples(images: np.ndarray, n: int, seed: int | list[int], workers: int = 1
     return x[order], y[order]
 
 
-def build_check(filters: tuple[int, ...] = (16, 32, 64), dense: int = 64, dropout: float = 0.25) -> keras.Model:
-    """The check's network: 3x3 convs + ReLU + 2x2 max-pool per entry of `filters`, a hidden
-    dense layer, one sigmoid."""
+def small_convnet(filters: tuple[int, ...], dense: int, dropout: float, layer_prefix: str,
+                  units: int, activation: str, head: str, name: str) -> keras.Model:
+    """(N, 28, 28) images through 3x3 convs + ReLU + 2x2 max-pool per entry of `filters` (named
+    `{layer_prefix}_conv{k}`), a hidden dense layer with dropout, and a dense head of `units`
+    with `activation`: the check's network and the piece reader's."""
     import keras
     from keras import layers
 
     inp = keras.Input((IMAGE_SIZE, IMAGE_SIZE), name="image")
     x = layers.Reshape((IMAGE_SIZE, IMAGE_SIZE, 1))(inp)
     for k, f in enumerate(filters):
-        x = layers.Conv2D(f, 3, padding="same", activation="relu", name=f"check_conv{k}")(x)
+        x = layers.Conv2D(f, 3, padding="same", activation="relu", name=f"{layer_prefix}_conv{k}")(x)
         x = layers.MaxPooling2D(2)(x)
     x = layers.Dropout(dropout)(layers.Dense(dense, activation="relu")(layers.Flatten()(x)))
-    return keras.Model(inp, layers.Dense(1, activation="sigmoid", name="one_digit")(x), name="one_digit_check")
+    return keras.Model(inp, layers.Dense(units, activation=activation, name=head)(x), name=name)
+
+
+def build_check(filters: tuple[int, ...] = (16, 32, 64), dense: int = 64, dropout: float = 0.25) -> keras.Model:
+    """The check's network (`small_convnet`): one sigmoid, the probability of one digit."""
+    return small_convnet(filters, dense, dropout, "check", 1, "sigmoid", "one_digit", "one_digit_check")
 
 
 @dataclass

@@ -104,18 +104,10 @@ def examples(images: np.ndarray, labels: np.ndarray, n: int, seed: int | list[in
 
 
 def build_reader(filters: tuple[int, ...] = (32, 64, 128), dense: int = 256, dropout: float = 0.3) -> keras.Model:
-    """The reader's network: 3x3 convs + ReLU + 2x2 max-pool per entry of `filters`, a hidden
-    dense layer, a softmax over CLASSES."""
-    import keras
-    from keras import layers
+    """The reader's network (`check.small_convnet`): a softmax over CLASSES."""
+    from digits.pipeline.check import small_convnet
 
-    inp = keras.Input((IMAGE_SIZE, IMAGE_SIZE), name="image")
-    x = layers.Reshape((IMAGE_SIZE, IMAGE_SIZE, 1))(inp)
-    for k, f in enumerate(filters):
-        x = layers.Conv2D(f, 3, padding="same", activation="relu", name=f"reader_conv{k}")(x)
-        x = layers.MaxPooling2D(2)(x)
-    x = layers.Dropout(dropout)(layers.Dense(dense, activation="relu")(layers.Flatten()(x)))
-    return keras.Model(inp, layers.Dense(CLASSES, activation="softmax", name="piece")(x), name="piece_reader")
+    return small_convnet(filters, dense, dropout, "reader", CLASSES, "softmax", "piece", "piece_reader")
 
 
 @dataclass
